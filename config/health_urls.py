@@ -1,0 +1,3 @@
+"""Health endpoints (filled in by the health work: readiness and liveness)."""
+
+urlpatterns = []

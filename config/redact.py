@@ -1,0 +1,51 @@
+"""Remove credentials from text before it reaches a log line, an exception, a health report or a repr."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_URL_PASSWORD = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<password>[^@\s]*)@")
+_KEY_VALUE = re.compile(r"(?i)\b(password|passwd|pwd|token|secret|api_key|apikey)(\s*[=:]\s*)(['\"]?)[^\s'\",;]+\3")
+MASK = "***"
+
+
+def secret_values() -> list[str]:
+    """The configured secrets, longest first so a secret containing another is masked whole."""
+    from django.conf import settings
+
+    if not settings.configured:
+        return []
+    values = [
+        getattr(settings, "NEO4J_PASSWORD", ""),
+        getattr(settings, "MILVUS_TOKEN", ""),
+        getattr(settings, "SECRET_KEY", ""),
+        getattr(settings, "API_TOKEN", ""),
+        settings.DATABASES.get("default", {}).get("PASSWORD", "") if hasattr(settings, "DATABASES") else "",
+    ]
+    return sorted({v for v in values if v and len(v) >= 3}, key=len, reverse=True)
+
+
+def redact(text: str) -> str:
+    text = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", str(text))
+    text = _KEY_VALUE.sub(lambda m: f"{m[1]}{m[2]}{MASK}", text)
+    for value in secret_values():
+        text = text.replace(value, MASK)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Logging filter that masks credentials in every record, whoever logs it (drivers included)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True
+        cleaned = redact(message)
+        if record.exc_info and record.exc_info[1] is not None:
+            exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = redact(exc_text)
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, None
+        return True

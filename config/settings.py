@@ -1,0 +1,137 @@
+"""Settings for the RAG data layer: every value from the environment, validated at import time.
+
+Local defaults match the local stack (`make stack-up`); DJANGO_ENV=production makes secrets
+mandatory and turns DEBUG off by default. See README.md for every variable.
+"""
+
+import os
+from pathlib import Path
+
+from config import env as cfg
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+_env_file = BASE_DIR / ".env"
+if _env_file.exists():
+    import environ
+
+    environ.Env.read_env(_env_file)
+
+_read = cfg.EnvReader(os.environ)
+
+DJANGO_ENV = _read.str("DJANGO_ENV", "local").lower()
+if DJANGO_ENV not in ("local", "production"):
+    raise cfg.ConfigError("DJANGO_ENV", f"expected local or production, got {DJANGO_ENV!r}")
+PRODUCTION = DJANGO_ENV == "production"
+
+SECRET_KEY = _read.secret("DJANGO_SECRET_KEY", "local-only-insecure-key-not-for-production", PRODUCTION)
+if PRODUCTION and len(SECRET_KEY) < 32:
+    raise cfg.ConfigError("DJANGO_SECRET_KEY", "must be at least 32 characters in production")
+DEBUG = _read.bool("DJANGO_DEBUG", not PRODUCTION)
+ALLOWED_HOSTS = _read.list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "health_check",
+    "rag_data",
+    "vectorstore",
+    "graphstore",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- PostgreSQL (relational app data) -------------------------------------------------------
+DATABASES = {
+    "default": _read.database(
+        "DATABASE_URL", "postgres://rag:rag-local-password@127.0.0.1:5432/rag"
+    )
+}
+DATABASES["default"].setdefault("OPTIONS", {})
+DATABASES["default"]["OPTIONS"].setdefault(
+    "connect_timeout", _read.int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1, maximum=300)
+)
+DATABASES["default"]["CONN_MAX_AGE"] = _read.int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Milvus (vectors) ------------------------------------------------------------------------
+MILVUS_URI = cfg.milvus_uri(_read, "MILVUS_URI", ".stack/milvus-lite/knowledge.db", BASE_DIR)
+MILVUS_TOKEN = _read.raw("MILVUS_TOKEN", "")
+MILVUS_COLLECTION = cfg.collection_name(_read, "MILVUS_COLLECTION", "knowledge_chunks")
+MILVUS_INDEX_TYPE = _read.choice("MILVUS_INDEX_TYPE", "HNSW", cfg.MILVUS_INDEX_TYPES)
+MILVUS_METRIC_TYPE = _read.choice("MILVUS_METRIC_TYPE", "COSINE", cfg.MILVUS_METRIC_TYPES)
+MILVUS_TIMEOUT = _read.float("MILVUS_TIMEOUT", 10.0, minimum=0.1, maximum=600)
+EMBEDDING_DIM = _read.int("EMBEDDING_DIM", 384, minimum=1, maximum=32768)
+
+# --- Neo4j (knowledge graph) -----------------------------------------------------------------
+NEO4J_URI = cfg.neo4j_uri(_read, "NEO4J_URI", "bolt://127.0.0.1:7687")
+NEO4J_USER = _read.str("NEO4J_USER", "neo4j")
+NEO4J_PASSWORD = _read.secret("NEO4J_PASSWORD", "neo4j-local-password", PRODUCTION)
+NEO4J_DATABASE = _read.str("NEO4J_DATABASE", "neo4j")
+NEO4J_TIMEOUT = _read.float("NEO4J_TIMEOUT", 10.0, minimum=0.1, maximum=600)
+
+# --- Retry policy shared by every store client (config/retry.py) -----------------------------
+STORE_RETRY_ATTEMPTS = _read.int("STORE_RETRY_ATTEMPTS", 5, minimum=1, maximum=100)
+STORE_RETRY_MAX_SECONDS = _read.float("STORE_RETRY_MAX_SECONDS", 30.0, minimum=0.0, maximum=3600)
+STORE_RETRY_INITIAL_WAIT = _read.float("STORE_RETRY_INITIAL_WAIT", 0.2, minimum=0.0, maximum=60)
+STORE_RETRY_MAX_WAIT = _read.float("STORE_RETRY_MAX_WAIT", 5.0, minimum=0.0, maximum=600)
+
+# --- Health checks ---------------------------------------------------------------------------
+HEALTH_CHECK_TIMEOUT = _read.float("HEALTH_CHECK_TIMEOUT", 3.0, minimum=0.1, maximum=120)
+
+# --- Django ---------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact_secrets": {"()": "config.redact.RedactingFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]}},
+    "root": {"handlers": ["console"], "level": _read.str("LOG_LEVEL", "INFO").upper()},
+    "loggers": {
+        # The drivers log connection URIs and retries at DEBUG/INFO; keep them quiet by default.
+        "neo4j": {"level": "WARNING"},
+        "pymilvus": {"level": "WARNING"},
+        "milvus_lite": {"level": "WARNING"},
+    },
+}
+
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = _read.bool("DJANGO_SECURE_COOKIES", True)
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
