@@ -24,6 +24,16 @@ MILVUS_METRIC_TYPES = ("COSINE", "L2", "IP")
 COLLECTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 DATABASE_SCHEMES = ("postgres", "postgresql", "pgsql", "psql", "sqlite")
 
+# Local defaults, shared by config/settings.py and the local stack (infrastructure/local) so they always agree.
+LOCAL_DEFAULTS = {
+    "DATABASE_URL": "postgres://rag:rag-local-password@127.0.0.1:5432/rag",
+    "MILVUS_URI": ".stack/milvus-lite/knowledge.db",
+    "MILVUS_STANDALONE_URI": "http://127.0.0.1:19530",
+    "NEO4J_URI": "bolt://127.0.0.1:7687",
+    "NEO4J_USER": "neo4j",
+    "NEO4J_PASSWORD": "neo4j-local-password",
+}
+
 
 class ConfigError(Exception):
     """A setting is missing or malformed; the message names the variable, never a secret value."""

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "health_check",
     "rag_data",
     "vectorstore",
@@ -74,7 +75,7 @@ TEMPLATES = [
 # --- PostgreSQL (relational app data) -------------------------------------------------------
 DATABASES = {
     "default": _read.database(
-        "DATABASE_URL", "postgres://rag:rag-local-password@127.0.0.1:5432/rag"
+        "DATABASE_URL", cfg.LOCAL_DEFAULTS["DATABASE_URL"]
     )
 }
 DATABASES["default"].setdefault("OPTIONS", {})
@@ -86,7 +87,7 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Milvus (vectors) ------------------------------------------------------------------------
-MILVUS_URI = cfg.milvus_uri(_read, "MILVUS_URI", ".stack/milvus-lite/knowledge.db", BASE_DIR)
+MILVUS_URI = cfg.milvus_uri(_read, "MILVUS_URI", cfg.LOCAL_DEFAULTS["MILVUS_URI"], BASE_DIR)
 MILVUS_TOKEN = _read.raw("MILVUS_TOKEN", "")
 MILVUS_COLLECTION = cfg.collection_name(_read, "MILVUS_COLLECTION", "knowledge_chunks")
 MILVUS_INDEX_TYPE = _read.choice("MILVUS_INDEX_TYPE", "HNSW", cfg.MILVUS_INDEX_TYPES)
@@ -95,9 +96,9 @@ MILVUS_TIMEOUT = _read.float("MILVUS_TIMEOUT", 10.0, minimum=0.1, maximum=600)
 EMBEDDING_DIM = _read.int("EMBEDDING_DIM", 384, minimum=1, maximum=32768)
 
 # --- Neo4j (knowledge graph) -----------------------------------------------------------------
-NEO4J_URI = cfg.neo4j_uri(_read, "NEO4J_URI", "bolt://127.0.0.1:7687")
-NEO4J_USER = _read.str("NEO4J_USER", "neo4j")
-NEO4J_PASSWORD = _read.secret("NEO4J_PASSWORD", "neo4j-local-password", PRODUCTION)
+NEO4J_URI = cfg.neo4j_uri(_read, "NEO4J_URI", cfg.LOCAL_DEFAULTS["NEO4J_URI"])
+NEO4J_USER = _read.str("NEO4J_USER", cfg.LOCAL_DEFAULTS["NEO4J_USER"])
+NEO4J_PASSWORD = _read.secret("NEO4J_PASSWORD", cfg.LOCAL_DEFAULTS["NEO4J_PASSWORD"], PRODUCTION)
 NEO4J_DATABASE = _read.str("NEO4J_DATABASE", "neo4j")
 NEO4J_TIMEOUT = _read.float("NEO4J_TIMEOUT", 10.0, minimum=0.1, maximum=600)
 

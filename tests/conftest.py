@@ -9,7 +9,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-MILVUS_SERVER_URI = os.environ.get("MILVUS_TEST_SERVER_URI", "http://127.0.0.1:19530")
+from config.env import LOCAL_DEFAULTS
+
+# The real Milvus standalone server of the local stack (or yours); Milvus Lite runs from a temporary file.
+MILVUS_SERVER_URI = os.environ.get("MILVUS_STANDALONE_URI", LOCAL_DEFAULTS["MILVUS_STANDALONE_URI"])
 
 
 def _require_port(name: str, url: str, default_port: int) -> None:

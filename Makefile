@@ -1,0 +1,43 @@
+# The two commands a newcomer types: `make run` and `make test`. Everything they need is installed here.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STACK  := $(PY) -W ignore -m infrastructure.local
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test venv stack-up stack-down stack-status init bench clean-stack
+
+## make run: venv, the local stack the app needs, init_stores, then serve on $(HOST):$(PORT)
+run: venv
+	$(STACK) up --app
+	$(PY) manage.py init_stores
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## make test: venv, the whole local stack (Postgres, Milvus standalone + Lite, Neo4j), then the whole suite
+test: venv stack-up
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	@touch $@
+
+stack-up: venv
+	$(STACK) up
+
+stack-down: venv
+	$(STACK) down
+
+stack-status: venv
+	$(STACK) status
+
+init: venv
+	$(PY) manage.py init_stores
+
+## Remove the local stack's data (stops it first).
+clean-stack: stack-down
+	rm -rf .stack
