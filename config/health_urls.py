@@ -1,3 +1,10 @@
-"""Health endpoints (filled in by the health work: readiness and liveness)."""
+"""Health endpoints: readiness of the three stores, and liveness of the process."""
 
-urlpatterns = []
+from django.urls import path
+
+from config.health import ReadinessView, liveness
+
+urlpatterns = [
+    path("", ReadinessView.as_view(), name="health"),
+    path("live/", liveness, name="health-live"),
+]

@@ -38,10 +38,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
-    "health_check",
     "rag_data",
     "vectorstore",
     "graphstore",
+    "health_check",  # after rag_data, whose `health_check` command replaces the library's
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,105 @@
+"""Readiness and liveness for the three stores, on django-health-check 4.x.
+
+A paused store must not hang the endpoint or pile up threads: each store's probe runs in a small
+shared pool and is waited on for at most the check's timeout; while an earlier probe of the same
+store is still stuck, the check fails at once instead of starting another one.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import datetime
+import threading
+import time
+
+from django.conf import settings
+from django.http import JsonResponse
+from health_check.base import HealthCheck
+from health_check.exceptions import ServiceUnavailable
+from health_check.views import HealthCheckView
+
+from config.retry import describe_error
+
+_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=6, thread_name_prefix="store-probe")
+_IN_FLIGHT: dict[str, tuple[concurrent.futures.Future, float]] = {}
+_LOCK = threading.Lock()
+
+
+def _default_timeout() -> datetime.timedelta:
+    return datetime.timedelta(seconds=settings.HEALTH_CHECK_TIMEOUT)
+
+
+@dataclasses.dataclass
+class StoreCheck(HealthCheck):
+    """One store's probe, bounded by `timeout`; subclasses implement `probe()` and set `store`."""
+
+    timeout: datetime.timedelta = dataclasses.field(default_factory=_default_timeout)
+    store = "store"
+
+    def probe(self) -> None:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return self.store
+
+    def run(self) -> None:
+        seconds = self.timeout.total_seconds()
+        with _LOCK:
+            previous = _IN_FLIGHT.get(self.store)
+            if previous and not previous[0].done():
+                waited = time.monotonic() - previous[1]
+                raise ServiceUnavailable(f"not answering (previous probe still waiting after {waited:.0f}s)")
+            future = _POOL.submit(self._probe_safely)
+            _IN_FLIGHT[self.store] = (future, time.monotonic())
+        try:
+            error = future.result(timeout=seconds)
+        except concurrent.futures.TimeoutError:
+            raise ServiceUnavailable(f"did not answer within {seconds:g}s") from None
+        if error:
+            raise ServiceUnavailable(error)
+
+    def _probe_safely(self) -> str | None:
+        """Runs in the pool: returns a one-line, credential-free error, or None when healthy."""
+        try:
+            self.probe()
+        except ServiceUnavailable as error:
+            return str(error.message)
+        except Exception as error:  # any driver error is a failed check, described without secrets
+            return describe_error(error)
+        return None
+
+
+class ReadinessView(HealthCheckView):
+    """All three stores; 200 when all pass, 503 naming the failing ones otherwise."""
+
+    checks = (
+        "rag_data.health.PostgresCheck",
+        "vectorstore.health.MilvusCheck",
+        "graphstore.health.Neo4jCheck",
+    )
+
+    async def get(self, request, *args, **kwargs):
+        response = await super().get(request, *args, **kwargs)
+        if response.status_code == 500:
+            response.status_code = 503
+            response.reason_phrase = "Service Unavailable"
+        return response
+
+    def render_to_response_json(self, status):
+        stores = {
+            repr(result.check): {
+                "status": "working" if not result.error else "failing",
+                "latency_ms": round(result.time_taken * 1000, 1),
+                **({"error": str(result.error.message)} if result.error else {}),
+            }
+            for result in self.results
+        }
+        failing = [name for name, state in stores.items() if state["status"] == "failing"]
+        body = {"status": "fail" if failing else "pass", "failing": failing, "stores": stores}
+        return JsonResponse(body, status=503 if failing else 200)
+
+
+def liveness(request):
+    """The process answers; no store is touched (for orchestrators' liveness probes)."""
+    return JsonResponse({"status": "alive"})
