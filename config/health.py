@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import datetime
+import logging
 import threading
 import time
 
@@ -24,6 +25,7 @@ from config.retry import describe_error
 _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=6, thread_name_prefix="store-probe")
 _IN_FLIGHT: dict[str, tuple[concurrent.futures.Future, float]] = {}
 _LOCK = threading.Lock()
+logger = logging.getLogger(__name__)
 
 
 def _default_timeout() -> datetime.timedelta:
@@ -44,6 +46,13 @@ class StoreCheck(HealthCheck):
         return self.store
 
     def run(self) -> None:
+        try:
+            self._bounded_probe()
+        except ServiceUnavailable as error:
+            logger.warning("health: %s failing: %s", self.store, error.message)
+            raise
+
+    def _bounded_probe(self) -> None:
         seconds = self.timeout.total_seconds()
         with _LOCK:
             previous = _IN_FLIGHT.get(self.store)

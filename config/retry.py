@@ -115,7 +115,7 @@ def retrying(store: str, limits: RetryLimits | None = None) -> tenacity.Retrying
     return tenacity.Retrying(
         retry=tenacity.retry_if_exception(is_transient),
         stop=tenacity.stop_after_attempt(limits.attempts) | tenacity.stop_after_delay(limits.max_seconds),
-        wait=tenacity.wait_exponential_jitter(multiplier=limits.initial_wait, max=limits.max_wait),
+        wait=tenacity.wait_exponential_jitter(multiplier=limits.initial_wait, max=limits.max_wait, jitter=limits.initial_wait),
         before_sleep=_log_retry,
         retry_error_callback=_give_up,
         reraise=True,

@@ -130,6 +130,12 @@ LOGGING = {
         "neo4j": {"level": "WARNING"},
         "pymilvus": {"level": "WARNING"},
         "milvus_lite": {"level": "WARNING"},
+        "faiss": {"level": "WARNING"},  # Milvus Lite's vector library announces its CPU kernels at INFO
+        # Milvus Lite's in-process gRPC server logs a traceback for RPCs it does not implement
+        # (AllocTimestamp, which pymilvus 3 probes); the client handles the answer, so it is noise.
+        "grpc._server": {"level": "CRITICAL"},
+        # django-health-check logs a traceback per failing check; config.health logs one line instead.
+        "health_check": {"level": "ERROR"},
     },
 }
 

@@ -1,0 +1,116 @@
+"""Settings validation: every bad value stops start-up with one line naming the variable, never a secret."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config import env as cfg
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def reader(**values):
+    return cfg.EnvReader(values)
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("EMBEDDING_DIM", "0", "EMBEDDING_DIM: must be at least 1"),
+        ("EMBEDDING_DIM", "-3", "EMBEDDING_DIM: must be at least 1"),
+        ("EMBEDDING_DIM", "big", "EMBEDDING_DIM: expected a whole number"),
+        ("MILVUS_TIMEOUT", "nan", "MILVUS_TIMEOUT: expected a number"),
+        ("DJANGO_DEBUG", "maybe", "DJANGO_DEBUG: expected true or false"),
+    ],
+)
+def test_typed_values_name_the_variable(name, value, message):
+    r = reader(**{name: value})
+    with pytest.raises(cfg.ConfigError, match=message):
+        if name == "DJANGO_DEBUG":
+            r.bool(name, True)
+        elif name == "MILVUS_TIMEOUT":
+            r.float(name, 1.0)
+        else:
+            r.int(name, 384)
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("ftp://host:19530", "unknown scheme 'ftp'"),
+        ("http://:19530", "names no host"),
+        ("http://localhost:notaport", "port that is not a number"),
+        ("data/milvus", "must end in .db"),
+        ("", "is empty"),
+    ],
+)
+def test_malformed_milvus_uri(value, message, tmp_path):
+    with pytest.raises(cfg.ConfigError, match=f"MILVUS_URI: .*{message}"):
+        cfg.milvus_uri(reader(MILVUS_URI=value), "MILVUS_URI", "x.db", tmp_path)
+
+
+def test_milvus_lite_path_is_made_absolute(tmp_path):
+    assert cfg.milvus_uri(reader(MILVUS_URI="a/b.db"), "MILVUS_URI", "x.db", tmp_path) == str(tmp_path / "a/b.db")
+    assert cfg.milvus_uri(reader(), "MILVUS_URI", "http://127.0.0.1:19530", tmp_path) == "http://127.0.0.1:19530"
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("http://localhost:7687", "expected a bolt"),
+        ("bolt://neo4j:secret-pw@localhost:7687", "must not hold credentials"),
+        ("bolt://", "names no host"),
+    ],
+)
+def test_malformed_neo4j_uri_never_echoes_a_password(value, message):
+    with pytest.raises(cfg.ConfigError, match=f"NEO4J_URI: .*{message}") as caught:
+        cfg.neo4j_uri(reader(NEO4J_URI=value), "NEO4J_URI", "bolt://x")
+    assert "secret-pw" not in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ["mysql://u:p@h/db", "postgres://rag:hunter2@localhost:5432", "not a url"])
+def test_malformed_database_url_never_echoes_the_password(value):
+    with pytest.raises(cfg.ConfigError, match="DATABASE_URL: ") as caught:
+        reader(DATABASE_URL=value).database("DATABASE_URL", "")
+    assert "hunter2" not in str(caught.value)
+
+
+def test_database_url_parses():
+    config = reader(DATABASE_URL="postgres://rag:pw@db.example:6543/rag").database("DATABASE_URL", "")
+    assert (config["HOST"], config["PORT"], config["NAME"], config["USER"]) == ("db.example", 6543, "rag", "rag")
+
+
+def test_secrets_are_required_in_production_only():
+    assert reader().secret("NEO4J_PASSWORD", "local", production=False) == "local"
+    with pytest.raises(cfg.ConfigError, match="NEO4J_PASSWORD: is required when DJANGO_ENV=production"):
+        reader().secret("NEO4J_PASSWORD", "local", production=True)
+
+
+def test_collection_name_is_checked():
+    with pytest.raises(cfg.ConfigError, match="MILVUS_COLLECTION"):
+        cfg.collection_name(reader(MILVUS_COLLECTION='bad"name'), "MILVUS_COLLECTION", "knowledge_chunks")
+
+
+def _manage(*args, **env):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "MILVUS_", "NEO4J_"))}
+    environment.update(env)
+    return subprocess.run([sys.executable, "-W", "ignore", "manage.py", *args], cwd=REPO, env=environment,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_start_up_stops_with_one_line_naming_the_variable():
+    result = _manage("check", EMBEDDING_DIM="-1")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "configuration error: EMBEDDING_DIM: must be at least 1, got -1"
+
+
+def test_production_without_secrets_stops_start_up_without_leaking():
+    result = _manage("check", DJANGO_ENV="production", NEO4J_PASSWORD="s3cret-value-123")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "configuration error: DJANGO_SECRET_KEY: is required when DJANGO_ENV=production"
+    assert "s3cret-value-123" not in result.stdout + result.stderr
