@@ -11,9 +11,10 @@ import secrets
 import subprocess
 from urllib.parse import unquote, urlsplit
 
-from infrastructure.local.common import Engine, StackError, host_port, run, setting
+from infrastructure.local.common import REPO_DIR, Engine, StackError, host_port, run, setting
 
 SYSTEM_USER = "embedded_postgres"
+INIT_SQL = REPO_DIR / "infrastructure" / "postgres" / "init.sql"
 
 
 def _pg_bin():
@@ -82,11 +83,11 @@ class Postgres(Engine):
         self._ensure_app_role()
         return int(pid_line)
 
-    def _superuser_connect(self):
+    def _superuser_connect(self, dbname: str = "postgres"):
         import psycopg
 
         host, port = self.address()
-        return psycopg.connect(host=host, port=port, user="postgres", dbname="postgres", connect_timeout=5,
+        return psycopg.connect(host=host, port=port, user="postgres", dbname=dbname, connect_timeout=5,
                                password=self.superuser_password_file.read_text().strip(), autocommit=True)
 
     def _ensure_app_role(self) -> None:
@@ -101,6 +102,11 @@ class Postgres(Engine):
             if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.app_database,)).fetchone():
                 conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
                     sql.Identifier(self.app_database), sql.Identifier(self.app_user)))
+        # The extensions of infrastructure/postgres/init.sql need a superuser, as in the container; in
+        # template1 too, so that the databases the tests create from it have them.
+        for dbname in ("template1", self.app_database):
+            with self._superuser_connect(dbname) as conn:
+                conn.execute(INIT_SQL.read_text())
 
     def up(self) -> str:
         message = super().up()
