@@ -1,0 +1,178 @@
+"""The one way into Neo4j: a cached driver built from the settings, shared with neomodel.
+
+Retries are not stacked: only opening the driver (the first `verify_connectivity`) goes through
+`config.retry.call_with_retry`; queries run as managed transactions (`execute_query`,
+`session.execute_write`/`execute_read`), which the driver itself retries on transient errors for up to
+`max_transaction_retry_time`. Because the driver may replay a transaction, every write must be idempotent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from typing import Any, Callable
+
+from django.conf import settings
+from neo4j import Driver, EagerResult, GraphDatabase, RoutingControl
+from neo4j.exceptions import AuthError, ClientError
+from neomodel import NeomodelConfig, db, set_config
+
+from config.redact import redact
+from config.retry import StoreUnavailable, call_with_retry
+
+logger = logging.getLogger(__name__)
+
+STORE = "Neo4j"
+
+_lock = threading.RLock()
+_driver: Driver | None = None
+_driver_key: tuple | None = None
+
+
+class GraphAuthError(StoreUnavailable):
+    """Neo4j refused the configured credentials: permanent, so never retried. Names the user, never the password."""
+
+    def __init__(self, user: str):
+        super().__init__(STORE, "credentials rejected")
+        message = redact(
+            f"Neo4j rejected the credentials for user {user!r}; check NEO4J_USER/NEO4J_PASSWORD"
+        )
+        self.args = (message,)
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+def _settings_key() -> tuple:
+    # The password enters the key only as a digest, so the key is safe to show in a repr or a traceback.
+    password_digest = hashlib.sha256(settings.NEO4J_PASSWORD.encode()).hexdigest()
+    return (
+        settings.NEO4J_URI,
+        settings.NEO4J_USER,
+        password_digest,
+        settings.NEO4J_TIMEOUT,
+        settings.STORE_RETRY_MAX_SECONDS,
+    )
+
+
+def _is_auth_failure(error: BaseException) -> bool:
+    if isinstance(error, AuthError):
+        return True
+    # e.g. Neo.ClientError.Security.AuthenticationRateLimit after repeated wrong passwords.
+    code = getattr(error, "code", None) or ""
+    return isinstance(error, ClientError) and code.startswith("Neo.ClientError.Security.")
+
+
+def _open_driver() -> Driver:
+    driver = GraphDatabase.driver(
+        settings.NEO4J_URI,
+        auth=(settings.NEO4J_USER, settings.NEO4J_PASSWORD),
+        connection_timeout=settings.NEO4J_TIMEOUT,
+        # Waiting for a pooled connection includes opening one, so bound both by the same timeout.
+        connection_acquisition_timeout=settings.NEO4J_TIMEOUT,
+        # The driver's own retry budget for managed transactions: the shared store retry budget.
+        max_transaction_retry_time=settings.STORE_RETRY_MAX_SECONDS,
+    )
+    try:
+        call_with_retry(STORE, driver.verify_connectivity)
+    except BaseException as error:
+        driver.close()
+        if _is_auth_failure(error):
+            raise GraphAuthError(settings.NEO4J_USER) from None
+        raise
+    return driver
+
+
+def _hook_neomodel(driver: Driver) -> None:
+    """Make neomodel's process-wide connection use `driver` (ours: neomodel never closes it)."""
+    db.set_connection(driver=driver)
+
+
+def get_driver() -> Driver:
+    """The shared driver for the current settings, opened (and verified) on first use."""
+    global _driver, _driver_key
+    key = _settings_key()
+    with _lock:
+        if _driver is not None and _driver_key == key:
+            return _driver
+        _forget()
+        driver = _open_driver()
+        _driver, _driver_key = driver, key
+        _hook_neomodel(driver)
+        return driver
+
+
+def _forget() -> None:
+    global _driver, _driver_key
+    old, _driver, _driver_key = _driver, None, None
+    if old is None:
+        return
+    if db.driver is old:
+        # Unhook neomodel; its next query asks our config (below) for a fresh driver.
+        db.driver = None
+    try:
+        old.close()
+    except Exception as error:  # closing a broken pool must not mask what the caller is doing
+        logger.warning("closing the Neo4j driver failed: %s", type(error).__name__)
+
+
+def reset_driver() -> None:
+    """Close and forget the cached driver (tests call this after changing the NEO4J_* settings)."""
+    with _lock:
+        _forget()
+
+
+class _SharedDriverConfig(NeomodelConfig):
+    """neomodel configuration whose driver is ours, looked up only when neomodel first needs it."""
+
+    @property
+    def driver(self) -> Driver:  # type: ignore[override]
+        return get_driver()
+
+    @driver.setter
+    def driver(self, value: Driver | None) -> None:
+        if value is not None:
+            raise ValueError("graphstore owns the Neo4j driver; change the NEO4J_* settings instead")
+
+    @property
+    def database_name(self) -> str:  # type: ignore[override]
+        return settings.NEO4J_DATABASE
+
+    @database_name.setter
+    def database_name(self, value: str | None) -> None:
+        pass  # always the NEO4J_DATABASE setting
+
+
+def configure_neomodel() -> None:
+    """Called from AppConfig.ready(): configures neomodel without opening any connection."""
+    set_config(
+        _SharedDriverConfig(
+            database_url=None,
+            connection_timeout=settings.NEO4J_TIMEOUT,
+            connection_acquisition_timeout=settings.NEO4J_TIMEOUT,
+            max_transaction_retry_time=max(settings.STORE_RETRY_MAX_SECONDS, 0.001),
+        )
+    )
+
+
+def _execute(query: str, params: dict[str, Any], routing: RoutingControl) -> EagerResult:
+    return get_driver().execute_query(
+        query, parameters_=params, routing_=routing, database_=settings.NEO4J_DATABASE
+    )
+
+
+def read(query: str, **params: Any) -> EagerResult:
+    """One managed read transaction (retried by the driver); returns (records, summary, keys)."""
+    return _execute(query, params, RoutingControl.READ)
+
+
+def write(query: str, **params: Any) -> EagerResult:
+    """One managed write transaction (retried, possibly replayed, by the driver): keep it idempotent."""
+    return _execute(query, params, RoutingControl.WRITE)
+
+
+def execute_write(work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run `work(tx, ...)` as one managed write transaction, for writes that need several statements."""
+    with get_driver().session(database=settings.NEO4J_DATABASE) as session:
+        return session.execute_write(work, *args, **kwargs)

@@ -1,0 +1,81 @@
+"""The driver: lazy start-up, caching on the settings, neomodel on the same driver, clear auth failures."""
+
+import logging
+import uuid
+from datetime import datetime
+
+import pytest
+from neomodel import db, get_config
+
+from graphstore import client, services
+from graphstore.nodes import Concept, Document
+
+
+def test_configuring_neomodel_opens_no_connection(settings):
+    client.reset_driver()
+    settings.NEO4J_URI = "bolt://127.0.0.1:1"  # nothing listens there: any connection attempt would fail
+    client.configure_neomodel()
+    assert client._driver is None
+    assert get_config().database_name == settings.NEO4J_DATABASE
+
+
+def test_neomodel_cannot_be_given_another_driver():
+    with pytest.raises(ValueError, match="graphstore owns the Neo4j driver"):
+        get_config().driver = object()
+
+
+def test_settings_key_holds_no_password(settings):
+    settings.NEO4J_PASSWORD = "key-check-" + uuid.uuid4().hex
+    assert settings.NEO4J_PASSWORD not in repr(client._settings_key())
+
+
+@pytest.mark.integration
+def test_driver_is_cached_and_shared_with_neomodel(neo4j_store, settings):
+    assert client.get_driver() is neo4j_store
+    assert db.driver is neo4j_store
+    Concept(name="made by neomodel").save()
+    records = client.read("MATCH (c:Concept) RETURN c.name AS name").records
+    assert [r["name"] for r in records] == ["made by neomodel"]
+    # ...and neomodel reads what the services wrote, native timestamps and relationship properties included.
+    services.upsert_document("doc-1", "Title", "a.md", "h")
+    services.link_document_concepts("doc-1", {"made by neomodel": 4})
+    document = Document.nodes.get(document_id="doc-1")
+    concept = Concept.nodes.get(name="made by neomodel")
+    assert isinstance(document.created, datetime)
+    assert document.concepts.relationship(concept).count == 4
+
+
+@pytest.mark.integration
+def test_neomodel_reconnects_lazily_after_reset():
+    # Not on neo4j_store: resetting would close the driver that fixture tears down with.
+    client.get_driver()
+    client.reset_driver()
+    try:
+        assert db.driver is None
+        nobody = "nobody-" + uuid.uuid4().hex
+        assert Concept.nodes.filter(name=nobody).all() == []  # neomodel asks graphstore for a new driver
+        assert db.driver is client._driver is not None
+    finally:
+        client.reset_driver()
+
+
+@pytest.mark.integration
+def test_wrong_password_is_a_clear_permanent_error_without_the_password(settings, caplog):
+    wrong = "wrong-" + uuid.uuid4().hex
+    settings.NEO4J_PASSWORD = wrong
+    settings.STORE_RETRY_ATTEMPTS = 5
+    client.reset_driver()
+    try:
+        with caplog.at_level(logging.WARNING), pytest.raises(client.GraphAuthError) as caught:
+            client.get_driver()
+    finally:
+        client.reset_driver()
+    error = caught.value
+    assert str(error) == (
+        f"Neo4j rejected the credentials for user {settings.NEO4J_USER!r}; check NEO4J_USER/NEO4J_PASSWORD"
+    )
+    for text in (str(error), repr(error), error.reason, caplog.text):
+        assert wrong not in text
+    assert error.__cause__ is None
+    assert "retrying" not in caplog.text  # an auth failure is not transient: exactly one attempt
+    assert client._driver is None
