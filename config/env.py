@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 import environ
 
 SECRET_VARIABLES = frozenset(
-    {"DJANGO_SECRET_KEY", "DATABASE_URL", "MILVUS_TOKEN", "NEO4J_PASSWORD", "API_TOKEN"}
+    {"DJANGO_SECRET_KEY", "DATABASE_URL", "MILVUS_TOKEN", "NEO4J_PASSWORD", "API_TOKEN",
+     "EMBEDDER_API_KEY", "EXTRACTOR_API_KEY"}
 )
 NEO4J_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 MILVUS_SERVER_SCHEMES = ("http", "https", "tcp", "grpc", "unix")
@@ -164,6 +165,20 @@ def neo4j_uri(reader: EnvReader, name: str, default: str) -> str:
     if not parts.hostname:
         raise ConfigError(name, "names no host")
     return value
+
+
+def http_url(reader: EnvReader, name: str, default: str, required: bool) -> str:
+    value = reader.str(name, default)
+    if not value:
+        if required:
+            raise ConfigError(name, "is required by the chosen backend (an http(s):// URL)")
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(name, "expected an http:// or https:// URL with a host")
+    if parts.password:
+        raise ConfigError(name, "must not hold credentials; use the matching *_API_KEY variable")
+    return value.rstrip("/")
 
 
 def collection_name(reader: EnvReader, name: str, default: str) -> str:

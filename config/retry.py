@@ -8,6 +8,7 @@ no retry of its own -- opening connections and one-shot probes.
 from __future__ import annotations
 
 import logging
+import urllib.error
 from dataclasses import dataclass
 
 import tenacity
@@ -54,8 +55,12 @@ def is_transient(error: BaseException) -> bool:
     for link in _chain(error):
         module = type(link).__module__ or ""
         name = type(link).__name__
-        if isinstance(link, (ConnectionRefusedError, ConnectionResetError, ConnectionAbortedError)):
+        if isinstance(link, (ConnectionRefusedError, ConnectionResetError, ConnectionAbortedError, TimeoutError)):
             return True
+        if isinstance(link, urllib.error.HTTPError):
+            return link.code in (429, 500, 502, 503, 504)
+        if isinstance(link, urllib.error.URLError) and isinstance(link.reason, OSError):
+            return is_transient(link.reason)
         if module.startswith("neo4j"):
             if name in ("AuthError", "Forbidden", "ConfigurationError", "CypherSyntaxError", "ConstraintError"):
                 return False

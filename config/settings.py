@@ -108,6 +108,38 @@ STORE_RETRY_MAX_SECONDS = _read.float("STORE_RETRY_MAX_SECONDS", 30.0, minimum=0
 STORE_RETRY_INITIAL_WAIT = _read.float("STORE_RETRY_INITIAL_WAIT", 0.2, minimum=0.0, maximum=60)
 STORE_RETRY_MAX_WAIT = _read.float("STORE_RETRY_MAX_WAIT", 5.0, minimum=0.0, maximum=600)
 
+# --- Ingestion and retrieval (rag_data) ------------------------------------------------------
+EMBEDDER = _read.str("EMBEDDER", "offline").lower()
+if EMBEDDER not in ("offline", "openai", "sentence-transformers"):
+    raise cfg.ConfigError("EMBEDDER", f"expected offline, openai or sentence-transformers, got {EMBEDDER!r}")
+EMBEDDER_URL = cfg.http_url(_read, "EMBEDDER_URL", "", required=EMBEDDER == "openai")
+EMBEDDER_API_KEY = _read.raw("EMBEDDER_API_KEY", "")
+EMBEDDER_MODEL = _read.str("EMBEDDER_MODEL", "all-MiniLM-L6-v2" if EMBEDDER == "sentence-transformers"
+                           else "text-embedding-3-small")
+EMBEDDER_TIMEOUT = _read.float("EMBEDDER_TIMEOUT", 30.0, minimum=0.1, maximum=600)
+EMBEDDER_BATCH_SIZE = _read.int("EMBEDDER_BATCH_SIZE", 64, minimum=1, maximum=4096)
+EXTRACTOR = _read.str("EXTRACTOR", "keyphrase").lower()
+if EXTRACTOR not in ("keyphrase", "llm"):
+    raise cfg.ConfigError("EXTRACTOR", f"expected keyphrase or llm, got {EXTRACTOR!r}")
+EXTRACTOR_URL = cfg.http_url(_read, "EXTRACTOR_URL", "", required=EXTRACTOR == "llm")
+EXTRACTOR_API_KEY = _read.raw("EXTRACTOR_API_KEY", "")
+EXTRACTOR_MODEL = _read.str("EXTRACTOR_MODEL", "gpt-4o-mini")
+EXTRACTOR_MAX_CONCEPTS = _read.int("EXTRACTOR_MAX_CONCEPTS", 12, minimum=1, maximum=200)
+CHUNK_SIZE = _read.int("CHUNK_SIZE", 1000, minimum=50, maximum=60000)
+CHUNK_OVERLAP = _read.int("CHUNK_OVERLAP", 150, minimum=0, maximum=CHUNK_SIZE - 1)
+INGEST_MAX_FILE_BYTES = _read.int("INGEST_MAX_FILE_BYTES", 10 * 1024 * 1024, minimum=1)
+SEARCH_DEFAULT_K = _read.int("SEARCH_DEFAULT_K", 10, minimum=1, maximum=200)
+SEARCH_MAX_K = _read.int("SEARCH_MAX_K", 100, minimum=1, maximum=1000)
+SEARCH_GRAPH_HOPS = _read.int("SEARCH_GRAPH_HOPS", 1, minimum=0, maximum=3)
+SEARCH_WEIGHTS = {
+    "vector": _read.float("SEARCH_WEIGHT_VECTOR", 1.0, minimum=0.0, maximum=100),
+    "graph": _read.float("SEARCH_WEIGHT_GRAPH", 0.5, minimum=0.0, maximum=100),
+    "keyword": _read.float("SEARCH_WEIGHT_KEYWORD", 0.8, minimum=0.0, maximum=100),
+}
+# Bearer token for /api/*: required in production; empty in local mode turns API auth off.
+API_TOKEN = _read.secret("API_TOKEN", "", PRODUCTION)
+DATA_UPLOAD_MAX_MEMORY_SIZE = _read.int("API_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+
 # --- Health checks ---------------------------------------------------------------------------
 HEALTH_CHECK_TIMEOUT = _read.float("HEALTH_CHECK_TIMEOUT", 3.0, minimum=0.1, maximum=120)
 
