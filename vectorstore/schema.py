@@ -1,0 +1,175 @@
+"""The expected `knowledge_chunks` schema and index, and a pure comparison with what the server describes.
+
+No scalar index on document_id: no index type works on both engines (standalone 2.3.5 accepts only
+"Trie"/default for VARCHAR, Milvus Lite only "INVERTED"), and a schema that differs per engine would make
+the two drift. Filters on document_id still work; they scan.
+"""
+
+from __future__ import annotations
+
+import math
+
+from django.conf import settings
+from pymilvus import CollectionSchema, DataType, MilvusClient
+
+PRIMARY_KEY = "chunk_id"
+VECTOR_FIELD = "embedding"
+MAX_LENGTHS = {"chunk_id": 128, "document_id": 128, "content": 65535}
+OUTPUT_FIELDS = ["chunk_id", "document_id", "content", "metadata"]
+
+INDEX_BUILD_PARAMS = {
+    "HNSW": {"M": 16, "efConstruction": 200},
+    "IVF_FLAT": {"nlist": 128},
+    "FLAT": {},
+    "AUTOINDEX": {},
+}
+
+
+def expected_fields(dim: int | None = None) -> list[dict]:
+    """(name, type, params, primary) for every field, in schema order."""
+    dim = settings.EMBEDDING_DIM if dim is None else dim
+    return [
+        {"name": "chunk_id", "type": "VARCHAR", "params": {"max_length": 128}, "is_primary": True},
+        {"name": "document_id", "type": "VARCHAR", "params": {"max_length": 128}, "is_primary": False},
+        {"name": "content", "type": "VARCHAR", "params": {"max_length": 65535}, "is_primary": False},
+        {"name": VECTOR_FIELD, "type": "FLOAT_VECTOR", "params": {"dim": dim}, "is_primary": False},
+        {"name": "metadata", "type": "JSON", "params": {}, "is_primary": False},
+    ]
+
+
+def build_schema(dim: int | None = None) -> CollectionSchema:
+    """The collection schema; `dim` defaults to EMBEDDING_DIM (tests pass another to provoke a mismatch)."""
+    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+    for field in expected_fields(dim):
+        extra = {"is_primary": True, "auto_id": False} if field["is_primary"] else {}
+        schema.add_field(field["name"], DataType[field["type"]], **field["params"], **extra)
+    return schema
+
+
+def build_index_params():
+    """Index on the vector field from MILVUS_INDEX_TYPE / MILVUS_METRIC_TYPE."""
+    params = MilvusClient.prepare_index_params()
+    params.add_index(
+        field_name=VECTOR_FIELD,
+        index_type=settings.MILVUS_INDEX_TYPE,
+        metric_type=settings.MILVUS_METRIC_TYPE,
+        params=dict(INDEX_BUILD_PARAMS[settings.MILVUS_INDEX_TYPE]),
+    )
+    return params
+
+
+def search_params(k: int) -> dict:
+    """Query-time parameters matching the index: HNSW needs ef >= k, IVF_FLAT an nprobe."""
+    index_type = settings.MILVUS_INDEX_TYPE
+    if index_type == "HNSW":
+        params = {"ef": max(64, k)}
+    elif index_type == "IVF_FLAT":
+        params = {"nprobe": 16}
+    else:
+        params = {}
+    return {"metric_type": settings.MILVUS_METRIC_TYPE, "params": params}
+
+
+def checked_vector(value, where: str = "vector") -> list[float]:
+    """A list of EMBEDDING_DIM finite floats, or a ValueError that says what is wrong."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+        raise ValueError(f"{where}: embedding must be a list of numbers")
+    if len(value) != settings.EMBEDDING_DIM:
+        raise ValueError(
+            f"{where}: embedding has {len(value)} dimensions, expected {settings.EMBEDDING_DIM} (EMBEDDING_DIM)"
+        )
+    try:
+        vector = [float(x) for x in value]
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: embedding must hold only numbers") from None
+    if not all(math.isfinite(x) for x in vector):
+        raise ValueError(f"{where}: embedding holds NaN or infinity")
+    return vector
+
+
+def type_name(value) -> str:
+    """DataType, its number or its name -> the name ("VARCHAR")."""
+    if isinstance(value, DataType):
+        return value.name
+    if isinstance(value, int):
+        try:
+            return DataType(value).name
+        except ValueError:
+            return str(value)
+    text = str(value).upper()
+    return text.split(".", 1)[1] if text.startswith("DATATYPE.") else text
+
+
+def _int_param(field: dict, name: str):
+    value = (field.get("params") or {}).get(name, field.get(name))
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def schema_differences(described: dict, dim: int | None = None) -> list[str]:
+    """Human sentences for every way `describe_collection` output differs from the expected schema.
+
+    Works with standalone and Lite output alike: only names, types, params and primary-key flags are
+    compared (Lite reports field_id 0, standalone real ids; both may report params as int or str).
+    """
+    expected = expected_fields(dim)
+    fields = [f for f in (described or {}).get("fields") or [] if not f.get("is_dynamic")]
+    if not fields:
+        return ["the collection reports no fields"]
+    actual = {f.get("name"): f for f in fields}
+    problems = []
+    for spec in expected:
+        name, want_type = spec["name"], spec["type"]
+        field = actual.get(name)
+        if field is None:
+            problems.append(f"field {name!r} is missing (expected {want_type})")
+            continue
+        got_type = type_name(field.get("type"))
+        if got_type != want_type:
+            problems.append(f"field {name!r} has type {got_type}, expected {want_type}")
+            continue
+        if want_type == "VARCHAR":
+            got = _int_param(field, "max_length")
+            if got != spec["params"]["max_length"]:
+                problems.append(f"field {name!r} has max_length {got}, expected {spec['params']['max_length']}")
+        if want_type == "FLOAT_VECTOR":
+            got, want = _int_param(field, "dim"), spec["params"]["dim"]
+            if got != want:
+                problems.append(f"field {name!r} has dim {got}, expected {want} (EMBEDDING_DIM)")
+        is_primary = bool(field.get("is_primary"))
+        if spec["is_primary"] and not is_primary:
+            problems.append(f"field {name!r} is not the primary key")
+        elif is_primary and not spec["is_primary"]:
+            problems.append(f"field {name!r} is the primary key, expected {PRIMARY_KEY!r}")
+        if spec["is_primary"] and (field.get("auto_id") or described.get("auto_id")):
+            problems.append(f"primary key {name!r} has auto_id on, expected off (ids come from the caller)")
+    known = {spec["name"] for spec in expected}
+    for field in fields:
+        if field.get("name") not in known:
+            problems.append(f"unexpected field {field.get('name')!r} ({type_name(field.get('type'))})")
+    return problems
+
+
+def index_differences(described_index: dict | None) -> list[str]:
+    """Sentences for an index on `embedding` that is missing or not the configured type/metric.
+
+    Build params (M, efConstruction, nlist) are not compared: Milvus Lite does not report them.
+    """
+    if not described_index:
+        return [f"field {VECTOR_FIELD!r} has no index"]
+    problems = []
+    got_type = str(described_index.get("index_type", "")).upper()
+    if got_type != settings.MILVUS_INDEX_TYPE:
+        problems.append(
+            f"index on {VECTOR_FIELD!r} is {got_type or 'unknown'}, expected "
+            f"{settings.MILVUS_INDEX_TYPE} (MILVUS_INDEX_TYPE)"
+        )
+    got_metric = str(described_index.get("metric_type", "")).upper()
+    if got_metric != settings.MILVUS_METRIC_TYPE:
+        problems.append(
+            f"index on {VECTOR_FIELD!r} uses metric {got_metric or 'unknown'}, expected "
+            f"{settings.MILVUS_METRIC_TYPE} (MILVUS_METRIC_TYPE)"
+        )
+    return problems

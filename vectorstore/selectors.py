@@ -1,0 +1,128 @@
+"""Reads from the Milvus collection: status, counts, similarity search, chunk ids per document."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import grpc
+from pymilvus.client.types import LoadState
+from pymilvus.exceptions import MilvusException
+
+from vectorstore import schema
+from vectorstore.client import call, collection_name, is_lite, safe_uri, translate_error
+from vectorstore.filters import build_filter, field_in
+
+MAX_K = 16384  # Milvus' largest topk
+_IDS_PER_QUERY = 500
+
+
+def collection_exists() -> bool:
+    return bool(call("has_collection", collection_name()))
+
+
+def count_chunks() -> int:
+    """Rows in the collection via count(*): get_collection_stats is 0 on standalone until a flush."""
+    rows = call("query", collection_name(), filter="", output_fields=["count(*)"], consistency_level="Strong")
+    return int(rows[0]["count(*)"]) if rows else 0
+
+
+def vector_index(name: str | None = None) -> dict | None:
+    """describe_index of the index on `embedding`, or None when there is none."""
+    name = name or collection_name()
+    for index_name in call("list_indexes", name, field_name=schema.VECTOR_FIELD):
+        return dict(call("describe_index", name, index_name))
+    return None
+
+
+def load_state(name: str | None = None) -> str:
+    """"Loaded", "Loading", "NotLoad" or "NotExist"."""
+    state = call("get_load_state", name or collection_name()).get("state")
+    return state.name if isinstance(state, LoadState) else str(state)
+
+
+def collection_status() -> dict:
+    """Everything `milvus_describe` and health reports show, as plain JSON-ready values."""
+    name = collection_name()
+    status = {
+        "collection": name, "uri": safe_uri(), "engine": "lite" if is_lite() else "standalone",
+        "exists": False, "schema_differences": [], "fields": [], "index": None, "load_state": None,
+        "row_count": None,
+    }
+    if not call("has_collection", name):
+        return status
+    described = call("describe_collection", name)
+    index = vector_index(name)
+    status.update(
+        exists=True,
+        schema_differences=schema.schema_differences(described) + schema.index_differences(index),
+        fields=[
+            {
+                "name": field.get("name"), "type": schema.type_name(field.get("type")),
+                "params": {key: value for key, value in (field.get("params") or {}).items()},
+                "is_primary": bool(field.get("is_primary")),
+            }
+            for field in described.get("fields") or []
+        ],
+        index={key: value if isinstance(value, (int, float, bool)) else str(value) for key, value in index.items()}
+        if index else None,
+        load_state=load_state(name),
+    )
+    if status["load_state"] == "Loaded":  # count(*) needs a loaded collection
+        status["row_count"] = count_chunks()
+    return status
+
+
+def search(vector, k: int = 10, filters: Mapping | None = None) -> list[dict]:
+    """The k nearest chunks as {chunk_id, document_id, content, metadata, score}, best first.
+
+    `score` is the engine's distance for MILVUS_METRIC_TYPE: higher is closer for COSINE and IP,
+    lower for L2. Reads are Strong so a chunk written just before is found.
+    """
+    vector = schema.checked_vector(vector, "search")
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise ValueError(f"k must be a whole number from 1 to {MAX_K}, got {k!r}")
+    results = call(
+        "search", collection_name(), data=[vector], limit=k, filter=build_filter(filters),
+        output_fields=schema.OUTPUT_FIELDS, search_params=schema.search_params(k), consistency_level="Strong",
+    )
+    return [_hit(hit) for hit in (results[0] if results else [])]
+
+
+def _hit(hit) -> dict:
+    entity = hit.get("entity") or {}
+    # Standalone names the primary key 'id' in a hit, Lite uses the field name.
+    chunk_id = entity.get("chunk_id") or hit.get("chunk_id") or hit.get("id")
+    return {
+        "chunk_id": chunk_id,
+        "document_id": entity.get("document_id"),
+        "content": entity.get("content"),
+        "metadata": entity.get("metadata") or {},
+        "score": float(hit.get("distance")),
+    }
+
+
+def chunk_ids_for_documents(document_ids: Iterable[str]) -> dict[str, list[str]]:
+    """{document_id: sorted chunk ids} for every requested document (an empty list when it has none).
+
+    Pages with query_iterator, so a document with more chunks than Milvus' query window is complete.
+    """
+    if isinstance(document_ids, (str, bytes)):
+        raise ValueError("document_ids must be a list of ids, not a single string")
+    ids = sorted(set(document_ids))
+    found: dict[str, list[str]] = {document_id: [] for document_id in ids}
+    name = collection_name()
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        expression = field_in("document_id", ids[start:start + _IDS_PER_QUERY])
+        iterator = call(
+            "query_iterator", name, batch_size=1000, filter=expression,
+            output_fields=["chunk_id", "document_id"], consistency_level="Strong",
+        )
+        try:
+            while batch := iterator.next():
+                for row in batch:
+                    found[row["document_id"]].append(row["chunk_id"])
+        except (MilvusException, grpc.RpcError) as error:
+            raise translate_error(error, "query_iterator", (name,)) from error
+        finally:
+            iterator.close()
+    return {document_id: sorted(chunks) for document_id, chunks in found.items()}

@@ -1,0 +1,142 @@
+"""Writes to the Milvus collection: create/drop it, upsert and delete chunks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+
+from pymilvus.client.types import LoadState
+
+from vectorstore import schema
+from vectorstore.client import VectorStoreError, call, collection_name
+from vectorstore.filters import field_in
+from vectorstore.selectors import vector_index
+
+ROW_KEYS = frozenset({"chunk_id", "document_id", "content", "embedding", "metadata"})
+_DELETE_BATCH = 500  # document ids per delete expression
+
+
+class SchemaMismatch(VectorStoreError):
+    """The collection exists with a schema or index other than the expected one; never used silently."""
+
+    def __init__(self, collection: str, differences: list[str]):
+        self.collection = collection
+        self.differences = list(differences)
+        super().__init__(
+            f"collection {collection!r} does not match the expected schema: {'; '.join(differences)}. "
+            f"Drop it (manage.py milvus_drop) and re-create it, or use another MILVUS_COLLECTION."
+        )
+
+
+def ensure_collection() -> str:
+    """Create the collection with its index and load it ("created"), or check and load the one there ("exists")."""
+    name = collection_name()
+    if not call("has_collection", name):
+        try:
+            call("create_collection", name, schema=schema.build_schema(), consistency_level="Strong")
+            # sync=False: the wait polls AllocTimestamp, which Lite lacks (it logs a traceback); the
+            # collection is empty, so the index is ready at once and load_collection waits anyway.
+            call("create_index", name, schema.build_index_params(), sync=False)
+        except VectorStoreError:
+            if not call("has_collection", name):  # not a lost race with another creator: a real failure
+                raise
+        else:
+            _load(name)
+            return "created"
+    differences = schema.schema_differences(call("describe_collection", name))
+    if not differences:
+        index = vector_index(name)
+        if index is None:  # a create that stopped before its index (crash, lost race): finish it
+            call("create_index", name, schema.build_index_params(), sync=False)
+            index = vector_index(name)
+        differences = schema.index_differences(index)
+    if differences:
+        raise SchemaMismatch(name, differences)
+    _load(name)
+    return "exists"
+
+
+def _load(name: str) -> None:
+    state = call("get_load_state", name).get("state")
+    if state != LoadState.Loaded:
+        call("load_collection", name)
+
+
+def drop_collection() -> bool:
+    """Drop the collection; False when there was none."""
+    name = collection_name()
+    if not call("has_collection", name):
+        return False
+    call("drop_collection", name)
+    return True
+
+
+def upsert_chunks(rows: Iterable[Mapping], batch_size: int = 1000) -> int:
+    """Insert or replace chunks by chunk_id (both engines support upsert); returns the number written.
+
+    Every row is validated before anything is written, so a bad row never leaves half a batch behind.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    clean = [_validated_row(row, position) for position, row in enumerate(rows)]
+    seen = set()
+    for row in clean:
+        if row["chunk_id"] in seen:
+            raise ValueError(f"chunk_id {row['chunk_id']!r} appears more than once in one upsert")
+        seen.add(row["chunk_id"])
+    name = collection_name()
+    for start in range(0, len(clean), batch_size):
+        call("upsert", name, clean[start:start + batch_size])
+    return len(clean)
+
+
+def _validated_row(row: Mapping, position: int) -> dict:
+    where = f"row {position}"
+    if not isinstance(row, Mapping):
+        raise ValueError(f"{where}: expected a mapping, got a {type(row).__name__}")
+    missing = ROW_KEYS - {"metadata"} - set(row)
+    extra = set(row) - ROW_KEYS
+    if missing or extra:
+        raise ValueError(f"{where}: missing keys {sorted(missing)}, unknown keys {sorted(extra)}")
+    clean = {key: _text(row[key], key, f"{where} (chunk {row.get('chunk_id')!r})") for key in schema.MAX_LENGTHS}
+    where = f"{where} (chunk {clean['chunk_id']!r})"
+    clean["embedding"] = schema.checked_vector(row["embedding"], where)
+    metadata = row.get("metadata")
+    metadata = {} if metadata is None else metadata
+    if not isinstance(metadata, Mapping):
+        raise ValueError(f"{where}: metadata must be a mapping, got a {type(metadata).__name__}")
+    try:
+        json.dumps(metadata, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{where}: metadata is not JSON-serializable ({error})") from None
+    clean["metadata"] = dict(metadata)
+    return clean
+
+
+def _text(value, key: str, where: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{where}: {key} must be a string, got a {type(value).__name__}")
+    if key != "content" and not value:
+        raise ValueError(f"{where}: {key} must not be empty")
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise ValueError(f"{where}: {key} is not valid Unicode text") from None
+    limit = schema.MAX_LENGTHS[key]
+    if size > limit:  # standalone counts bytes, Lite characters: bytes is the stricter, common rule
+        raise ValueError(f"{where}: {key} is {size} bytes in UTF-8, the limit is {limit}")
+    return value
+
+
+def delete_document_chunks(document_ids: Iterable[str]) -> int:
+    """Delete every chunk of the given documents; returns how many chunks the engine reports deleted."""
+    if isinstance(document_ids, (str, bytes)):
+        raise ValueError("document_ids must be a list of ids, not a single string")
+    ids = sorted(set(document_ids))
+    name = collection_name()
+    deleted = 0
+    for start in range(0, len(ids), _DELETE_BATCH):
+        result = call("delete", name, filter=field_in("document_id", ids[start:start + _DELETE_BATCH]))
+        # Standalone answers {"delete_count": n}, Lite the list of deleted primary keys.
+        deleted += result.get("delete_count", 0) if isinstance(result, Mapping) else len(result)
+    return deleted

@@ -1,0 +1,154 @@
+"""The vector store against the real engines: every test runs on Milvus standalone AND Milvus Lite."""
+
+import pytest
+from django.conf import settings
+
+from vectorstore import client, schema, selectors, services
+from vectorstore.client import CollectionNotFound
+from vectorstore.services import SchemaMismatch
+
+from .conftest import unit_vector
+
+pytestmark = pytest.mark.integration
+
+
+def chunk(chunk_id, document_id, hot, **metadata):
+    return {
+        "chunk_id": chunk_id, "document_id": document_id, "content": f"text of {chunk_id}",
+        "embedding": unit_vector(settings.EMBEDDING_DIM, hot), "metadata": metadata,
+    }
+
+
+def test_ensure_collection_creates_then_finds(milvus_backend, small_dim):
+    assert services.ensure_collection() == "created"
+    assert services.ensure_collection() == "exists"
+    status = selectors.collection_status()
+    assert status["exists"] and status["schema_differences"] == []
+    assert status["load_state"] == "Loaded" and status["row_count"] == 0
+    assert status["engine"] == milvus_backend
+    assert [f["name"] for f in status["fields"]] == ["chunk_id", "document_id", "content", "embedding", "metadata"]
+    assert status["index"]["index_type"] == "HNSW" and status["index"]["metric_type"] == "COSINE"
+
+
+def test_existing_collection_that_is_not_loaded_gets_loaded(collection):
+    client.call("release_collection", settings.MILVUS_COLLECTION)
+    assert selectors.load_state() == "NotLoad"
+    assert services.ensure_collection() == "exists"
+    assert selectors.load_state() == "Loaded"
+
+
+def test_schema_mismatch_is_reported_not_used(milvus_backend, small_dim):
+    milvus = client.get_client()
+    index = schema.build_index_params()
+    milvus.create_collection(settings.MILVUS_COLLECTION, schema=schema.build_schema(dim=8), index_params=index)
+    with pytest.raises(SchemaMismatch) as raised:
+        services.ensure_collection()
+    assert raised.value.differences == ["field 'embedding' has dim 8, expected 16 (EMBEDDING_DIM)"]
+    assert "has dim 8, expected 16" in str(raised.value)
+    assert selectors.collection_status()["schema_differences"] == raised.value.differences
+
+
+def test_a_collection_left_without_its_index_gets_it(milvus_backend, small_dim):
+    client.get_client().create_collection(settings.MILVUS_COLLECTION, schema=schema.build_schema())
+    assert services.ensure_collection() == "exists"
+    status = selectors.collection_status()
+    assert status["schema_differences"] == [] and status["load_state"] == "Loaded"
+
+
+def test_index_with_another_metric_is_a_mismatch(milvus_backend, small_dim, settings):
+    settings.MILVUS_METRIC_TYPE = "L2"
+    client.get_client().create_collection(
+        settings.MILVUS_COLLECTION, schema=schema.build_schema(), index_params=schema.build_index_params()
+    )
+    settings.MILVUS_METRIC_TYPE = "COSINE"
+    with pytest.raises(SchemaMismatch, match="uses metric L2, expected COSINE"):
+        services.ensure_collection()
+
+
+def test_upsert_search_delete_round_trip(collection):
+    rows = [
+        chunk("a-1", "doc-a", 0, lang="en", year=2024),
+        chunk("a-2", "doc-a", 1, lang="de", year=2023),
+        chunk("b-1", "doc-b", 2, lang="en", year=2023),
+        chunk("b-2", "doc-b", 3, lang="en", year=2024),
+        chunk("c-1", "doc-c", 4),
+    ]
+    assert services.upsert_chunks(rows, batch_size=2) == 5
+    assert selectors.count_chunks() == 5
+
+    hits = selectors.search(unit_vector(settings.EMBEDDING_DIM, 2), k=3)
+    assert hits[0] == {
+        "chunk_id": "b-1", "document_id": "doc-b", "content": "text of b-1",
+        "metadata": {"lang": "en", "year": 2023}, "score": pytest.approx(1.0, abs=1e-5),
+    }
+    assert len(hits) == 3 and hits[0]["score"] >= hits[1]["score"] >= hits[2]["score"]
+
+    only_b = selectors.search(unit_vector(settings.EMBEDDING_DIM, 0), k=10, filters={"document_id": "doc-b"})
+    assert sorted(h["chunk_id"] for h in only_b) == ["b-1", "b-2"]
+    filtered = selectors.search(
+        unit_vector(settings.EMBEDDING_DIM, 0), k=10, filters={"metadata.lang": "en", "metadata.year": [2024]}
+    )
+    assert sorted(h["chunk_id"] for h in filtered) == ["a-1", "b-2"]
+
+    # Upsert replaces by chunk_id: same count, new content.
+    services.upsert_chunks([{**chunk("a-1", "doc-a", 0, lang="en"), "content": "rewritten"}])
+    assert selectors.count_chunks() == 5
+    assert selectors.search(unit_vector(settings.EMBEDDING_DIM, 0), k=1)[0]["content"] == "rewritten"
+
+    assert selectors.chunk_ids_for_documents(["doc-a", "doc-b", "nope"]) == {
+        "doc-a": ["a-1", "a-2"], "doc-b": ["b-1", "b-2"], "nope": [],
+    }
+    assert services.delete_document_chunks(["doc-a", "nope"]) == 2
+    assert selectors.count_chunks() == 3
+    assert all(h["document_id"] != "doc-a" for h in selectors.search(unit_vector(settings.EMBEDDING_DIM, 0), k=10))
+    assert services.delete_document_chunks([]) == 0
+
+
+def test_chunk_ids_page_past_one_batch(collection):
+    rows = [chunk(f"big-{i:05d}", "big", i) for i in range(1500)] + [chunk("other-1", "other", 1)]
+    services.upsert_chunks(rows, batch_size=700)
+    found = selectors.chunk_ids_for_documents(["big", "other"])
+    assert found["big"] == [f"big-{i:05d}" for i in range(1500)] and found["other"] == ["other-1"]
+
+
+def test_search_validates_its_input(collection):
+    with pytest.raises(ValueError, match="dimensions"):
+        selectors.search([1.0, 0.0], k=3)
+    with pytest.raises(ValueError, match="k must be"):
+        selectors.search(unit_vector(settings.EMBEDDING_DIM, 0), k=0)
+    with pytest.raises(ValueError, match="cannot filter on"):
+        selectors.search(unit_vector(settings.EMBEDDING_DIM, 0), filters={"content": "x"})
+
+
+def test_missing_collection_is_a_clear_error(milvus_backend, small_dim):
+    with pytest.raises(CollectionNotFound, match="milvus_create"):
+        services.upsert_chunks([chunk("x", "d", 0)])
+    with pytest.raises(CollectionNotFound):
+        selectors.count_chunks()
+    assert services.drop_collection() is False
+    assert selectors.collection_status()["exists"] is False
+
+
+def test_drop_collection(collection):
+    assert services.drop_collection() is True
+    assert selectors.collection_exists() is False
+
+
+def test_token_never_shows(milvus_backend, settings):
+    settings.MILVUS_TOKEN = "root:Token-Never-Shown-42"  # auth is off locally: any token is accepted
+    milvus = client.get_client()
+    assert "Token-Never-Shown-42" not in repr(milvus) + str(milvus)
+    assert settings.MILVUS_URI.split("://")[-1] in repr(milvus)
+    with pytest.raises(Exception) as raised:
+        client.call("query", "no_such_collection_here", filter="", output_fields=["count(*)"])
+    assert "Token-Never-Shown-42" not in str(raised.value)
+
+
+def test_a_new_uri_gets_a_new_client(milvus_backend, settings, tmp_path):
+    first = client.get_client()
+    assert client.get_client() is first
+    settings.MILVUS_URI = str(tmp_path / "nested" / "dir" / "other.db")  # parent directories are created
+    second = client.get_client()
+    assert second is not first and second.list_collections() == []
+    client.reset_client()
+    assert client.get_client() is not second

@@ -1,0 +1,172 @@
+"""Unit tests of the expected schema, the schema comparison, row validation and the settings checks."""
+
+import copy
+
+import pytest
+from pymilvus import DataType
+
+from vectorstore import checks, schema
+from vectorstore.client import is_lite, safe_uri
+from vectorstore.services import upsert_chunks
+
+
+def described(dim=384, field_id=True):
+    """describe_collection output shaped like the engines': standalone has real ids, Lite reports 0."""
+    fields = [
+        {"name": "chunk_id", "type": DataType.VARCHAR, "params": {"max_length": 128}, "is_primary": True},
+        {"name": "document_id", "type": DataType.VARCHAR, "params": {"max_length": 128}},
+        {"name": "content", "type": DataType.VARCHAR, "params": {"max_length": 65535}},
+        {"name": "embedding", "type": DataType.FLOAT_VECTOR, "params": {"dim": dim}},
+        {"name": "metadata", "type": DataType.JSON, "params": {}},
+    ]
+    for number, field in enumerate(fields):
+        field.update(description="", field_id=100 + number if field_id else 0)
+    return {"collection_name": "knowledge_chunks", "auto_id": False, "enable_dynamic_field": False,
+            "fields": fields}
+
+
+@pytest.mark.parametrize("field_id", [True, False], ids=["standalone", "lite"])
+def test_expected_schema_has_no_differences(field_id):
+    assert schema.schema_differences(described(field_id=field_id)) == []
+
+
+def test_types_and_params_given_as_numbers_or_text_are_understood():
+    data = described()
+    data["fields"][0]["type"] = 21
+    data["fields"][3]["type"] = "FLOAT_VECTOR"
+    data["fields"][3]["params"]["dim"] = "384"
+    assert schema.schema_differences(data) == []
+
+
+def test_dim_difference_is_a_sentence():
+    assert schema.schema_differences(described(dim=768)) == [
+        "field 'embedding' has dim 768, expected 384 (EMBEDDING_DIM)"
+    ]
+
+
+def test_every_kind_of_difference_is_named():
+    data = described()
+    fields = {f["name"]: f for f in data["fields"]}
+    fields["document_id"]["params"]["max_length"] = 256
+    fields["content"]["type"] = DataType.INT64
+    fields["chunk_id"].pop("is_primary")
+    fields["metadata"]["is_primary"] = True
+    data["fields"].remove(fields["embedding"])
+    data["fields"].append({"name": "title", "type": DataType.VARCHAR, "params": {"max_length": 10}})
+    data["fields"].append({"name": "$meta", "type": DataType.JSON, "is_dynamic": True})
+    assert schema.schema_differences(data) == [
+        "field 'chunk_id' is not the primary key",
+        "field 'document_id' has max_length 256, expected 128",
+        "field 'content' has type INT64, expected VARCHAR",
+        "field 'embedding' is missing (expected FLOAT_VECTOR)",
+        "field 'metadata' is the primary key, expected 'chunk_id'",
+        "unexpected field 'title' (VARCHAR)",
+    ]
+
+
+def test_auto_id_and_empty_descriptions():
+    data = copy.deepcopy(described())
+    data["auto_id"] = True
+    assert schema.schema_differences(data) == [
+        "primary key 'chunk_id' has auto_id on, expected off (ids come from the caller)"
+    ]
+    assert schema.schema_differences({}) == ["the collection reports no fields"]
+
+
+def test_built_schema_matches_its_own_description():
+    built = schema.build_schema().to_dict()
+    assert schema.schema_differences(built) == []
+    assert schema.schema_differences(schema.build_schema(dim=8).to_dict()) == [
+        "field 'embedding' has dim 8, expected 384 (EMBEDDING_DIM)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "index_type, params, search",
+    [
+        ("HNSW", {"M": 16, "efConstruction": 200}, {"ef": 64}),
+        ("IVF_FLAT", {"nlist": 128}, {"nprobe": 16}),
+        ("FLAT", {}, {}),
+        ("AUTOINDEX", {}, {}),
+    ],
+)
+def test_index_params_follow_settings(settings, index_type, params, search):
+    settings.MILVUS_INDEX_TYPE, settings.MILVUS_METRIC_TYPE = index_type, "L2"
+    (index,) = list(schema.build_index_params())
+    assert index.field_name == "embedding"
+    assert index.get_index_configs() == {**params, "metric_type": "L2", "index_type": index_type}
+    assert schema.search_params(10) == {"metric_type": "L2", "params": search}
+
+
+def test_hnsw_ef_grows_with_k():
+    assert schema.search_params(500)["params"] == {"ef": 500}
+
+
+def test_index_differences(settings):
+    assert schema.index_differences({"index_type": "HNSW", "metric_type": "COSINE"}) == []
+    assert schema.index_differences(None) == ["field 'embedding' has no index"]
+    assert schema.index_differences({"index_type": "FLAT", "metric_type": "L2"}) == [
+        "index on 'embedding' is FLAT, expected HNSW (MILVUS_INDEX_TYPE)",
+        "index on 'embedding' uses metric L2, expected COSINE (MILVUS_METRIC_TYPE)",
+    ]
+
+
+def row(**changes):
+    base = {"chunk_id": "c1", "document_id": "d1", "content": "text", "embedding": [0.1] * 384, "metadata": {}}
+    base.update(changes)
+    return base
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (row(embedding=[0.1] * 3), "embedding has 3 dimensions, expected 384"),
+        (row(embedding=[float("nan")] * 384), "NaN or infinity"),
+        (row(embedding="abc"), "list of numbers"),
+        (row(embedding=["x"] * 384), "only numbers"),
+        (row(chunk_id="é" * 65), "chunk_id is 130 bytes in UTF-8, the limit is 128"),
+        (row(document_id=""), "document_id must not be empty"),
+        (row(document_id=5), "document_id must be a string"),
+        (row(content="x" * 65536), "content is 65536 bytes"),
+        (row(metadata=[1]), "metadata must be a mapping"),
+        (row(metadata={"x": object()}), "not JSON-serializable"),
+        (row(metadata={"x": float("inf")}), "not JSON-serializable"),
+        ({"chunk_id": "c1"}, "missing keys"),
+        (row(extra=1), "unknown keys"),
+        ("not a row", "expected a mapping"),
+    ],
+)
+def test_upsert_rejects_bad_rows_before_writing(bad, message):
+    with pytest.raises(ValueError, match=message):
+        upsert_chunks([row(chunk_id="ok"), bad])
+
+
+def test_upsert_rejects_duplicate_ids_and_bad_batch_size():
+    with pytest.raises(ValueError, match="more than once"):
+        upsert_chunks([row(), row()])
+    with pytest.raises(ValueError, match="batch_size"):
+        upsert_chunks([row()], batch_size=0)
+
+
+def test_checks_are_quiet_for_the_local_defaults(settings, tmp_path):
+    settings.MILVUS_URI = str(tmp_path / "sub" / "x.db")
+    assert checks.check_milvus_settings() == []
+
+
+def test_checks_warn_about_lite_in_production_and_clear_text_tokens(settings, tmp_path):
+    settings.PRODUCTION = True
+    settings.MILVUS_URI = str(tmp_path / "x.db")
+    assert [w.id for w in checks.check_milvus_settings()] == ["vectorstore.W001"]
+    settings.MILVUS_URI, settings.MILVUS_TOKEN = "http://milvus.example.com:19530", "root:sekrit-token"
+    warnings = checks.check_milvus_settings()
+    assert [w.id for w in warnings] == ["vectorstore.W003"]
+    assert "sekrit-token" not in warnings[0].msg
+    settings.MILVUS_URI = "http://127.0.0.1:19530"
+    assert checks.check_milvus_settings() == []
+
+
+def test_uri_helpers(settings):
+    assert is_lite("/data/x.db") and not is_lite("http://h:19530") and not is_lite("https://h")
+    settings.MILVUS_TOKEN = "tok-secret-value"
+    assert safe_uri("https://root:pw-secret@h:19530") == "https://root:***@h:19530"
+    assert "tok-secret-value" not in safe_uri("http://h/?token=tok-secret-value")
