@@ -20,7 +20,7 @@ from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable
 from health_check.views import HealthCheckView
 
-from config.retry import describe_error
+from config.retry import describe_error, single_attempt
 
 _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=6, thread_name_prefix="store-probe")
 _IN_FLIGHT: dict[str, tuple[concurrent.futures.Future, float]] = {}
@@ -71,7 +71,8 @@ class StoreCheck(HealthCheck):
     def _probe_safely(self) -> str | None:
         """Runs in the pool: returns a one-line, credential-free error, or None when healthy."""
         try:
-            self.probe()
+            with single_attempt():
+                self.probe()
         except ServiceUnavailable as error:
             return str(error.message)
         except Exception as error:  # any driver error is a failed check, described without secrets

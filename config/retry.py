@@ -7,6 +7,8 @@ no retry of its own -- opening connections and one-shot probes.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import urllib.error
 from dataclasses import dataclass
@@ -97,9 +99,24 @@ class RetryLimits:
         )
 
 
+_single_attempt = contextvars.ContextVar("single_attempt", default=False)
+
+
+@contextlib.contextmanager
+def single_attempt():
+    """Within this block the policy makes one attempt: probes (health) report now rather than wait."""
+    token = _single_attempt.set(True)
+    try:
+        yield
+    finally:
+        _single_attempt.reset(token)
+
+
 def retrying(store: str, limits: RetryLimits | None = None) -> tenacity.Retrying:
     """A tenacity controller for one call to `store`; gives up with StoreUnavailable, never a secret."""
     limits = limits or RetryLimits.from_settings()
+    if _single_attempt.get():
+        limits = RetryLimits(attempts=1, max_seconds=0, initial_wait=0, max_wait=0)
 
     def _log_retry(state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None

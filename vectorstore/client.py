@@ -82,14 +82,26 @@ def _open(uri: str) -> MilvusClient:
         Path(uri).parent.mkdir(parents=True, exist_ok=True)
 
     try:
-        return call_with_retry(
+        client = call_with_retry(
             STORE, _Client, uri=uri, token=settings.MILVUS_TOKEN or "", timeout=settings.MILVUS_TIMEOUT
         )
+        if is_lite(uri):
+            _load_for_this_process(client)
+        return client
     except StoreUnavailable as error:
         raise StoreUnavailable(STORE, f"{safe_uri(uri)}: {error.reason}") from None
     except (MilvusException, grpc.RpcError, OSError) as error:
         # `from None`: the driver's connection config (which holds the token) must not ride along.
         raise VectorStoreError(f"could not open Milvus at {safe_uri(uri)}: {describe_error(error)}") from None
+
+
+def _load_for_this_process(client: MilvusClient) -> None:
+    """Milvus Lite keeps load state per process: load the existing collection as a server would have it."""
+    name = settings.MILVUS_COLLECTION
+    if client.has_collection(name, timeout=settings.MILVUS_TIMEOUT):
+        state = client.get_load_state(name, timeout=settings.MILVUS_TIMEOUT).get("state")
+        if getattr(state, "name", str(state)) != "Loaded":
+            client.load_collection(name, timeout=settings.MILVUS_TIMEOUT)
 
 
 def reset_client() -> None:

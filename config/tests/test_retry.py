@@ -124,3 +124,15 @@ def test_give_up_message_carries_no_secret(settings):
 def test_limits_come_from_settings(settings):
     settings.STORE_RETRY_ATTEMPTS = 7
     assert retry.RetryLimits.from_settings().attempts == 7
+
+
+def test_single_attempt_makes_one_try_and_still_names_the_store():
+    calls = []
+
+    def down():
+        calls.append(1)
+        raise ConnectionRefusedError
+
+    with retry.single_attempt(), pytest.raises(StoreUnavailable, match="Milvus is unreachable"):
+        call_with_retry("Milvus", down, limits=FAST)
+    assert calls == [1]

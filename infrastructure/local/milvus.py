@@ -22,6 +22,9 @@ ETCD_PEER_PORT = 2380  # the embedded etcd's peer port: fixed by milvus-server, 
 
 
 def _quiet_client(uri: str):
+    from vectorstore._pymilvus import import_pymilvus
+
+    import_pymilvus()  # pymilvus must not read MILVUS_URI when it is a Lite path
     from pymilvus import MilvusClient
 
     return MilvusClient(uri=uri, timeout=5)
