@@ -48,11 +48,14 @@ def stack(action: str, store: str) -> None:
 @contextlib.contextmanager
 def stopped(store: str):
     """Stop the engine for the block, then start it again and wait until it answers."""
+    from django.db import connections
+
     stack("down", store)
     try:
         yield
     finally:
         stack("up", store)
+        connections.close_all()  # connections opened before the restart are dead
 
 
 def eventually(predicate, timeout: float = 90.0, interval: float = 1.0):

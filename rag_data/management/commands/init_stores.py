@@ -18,6 +18,7 @@ from config.retry import StoreUnavailable, call_with_retry, describe_error
 
 def _pending_migrations() -> list[str]:
     def plan():
+        connection.close_if_unusable_or_obsolete()  # a retry after a server restart needs a new connection
         executor = MigrationExecutor(connection)
         return executor.migration_plan(executor.loader.graph.leaf_nodes())
 

@@ -1,0 +1,3 @@
+"""Root conftest: the shared real-engine fixtures (tests/fixtures.py) for every app's tests."""
+
+pytest_plugins = ["tests.fixtures"]

@@ -1,0 +1,94 @@
+"""Shared fixtures: the real engines of the local stack. An unreachable engine fails the test, never skips it.
+
+Registered for the whole tree by the root conftest.py. TEST_DB_SUFFIX=name gives this run its own
+PostgreSQL test database (test_rag_name), so that two developers' runs on one server do not collide.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from urllib.parse import urlsplit
+
+import pytest
+
+from config.env import LOCAL_DEFAULTS
+
+# The real Milvus standalone server of the local stack (or yours); Milvus Lite runs from a temporary file.
+MILVUS_SERVER_URI = os.environ.get("MILVUS_STANDALONE_URI", LOCAL_DEFAULTS["MILVUS_STANDALONE_URI"])
+
+
+def _require_port(name: str, url: str, default_port: int) -> None:
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or default_port
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+    except OSError as error:
+        pytest.fail(
+            f"{name} is not reachable at {host}:{port} ({error}). Start the local stack with "
+            f"`make stack-up` (or point the settings at your own server); integration tests never skip.",
+            pytrace=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def milvus_lite_uri(tmp_path_factory) -> str:
+    return str(tmp_path_factory.mktemp("milvus-lite") / "test.db")
+
+
+@pytest.fixture(params=["standalone", "lite"])
+def milvus_backend(request, settings, milvus_lite_uri):
+    """Runs the test once against the real Milvus standalone server and once against Milvus Lite.
+
+    Each test gets its own collection, dropped afterwards.
+    """
+    from vectorstore import client
+
+    if request.param == "standalone":
+        _require_port("Milvus standalone", MILVUS_SERVER_URI, 19530)
+        settings.MILVUS_URI = MILVUS_SERVER_URI
+    else:
+        settings.MILVUS_URI = milvus_lite_uri
+    settings.MILVUS_COLLECTION = f"test_{uuid.uuid4().hex[:12]}"
+    client.reset_client()
+    yield request.param
+    try:
+        milvus = client.get_client()
+        if milvus.has_collection(settings.MILVUS_COLLECTION):
+            milvus.drop_collection(settings.MILVUS_COLLECTION)
+    finally:
+        client.reset_client()
+
+
+@pytest.fixture
+def neo4j_store(settings):
+    """A clean Neo4j graph (all nodes removed before and after), reached with the configured driver."""
+    from graphstore import client
+
+    _require_port("Neo4j", settings.NEO4J_URI.replace("bolt://", "http://"), 7687)
+    client.reset_driver()
+    driver = client.get_driver()
+    driver.execute_query("MATCH (n) DETACH DELETE n", database_=settings.NEO4J_DATABASE)
+    yield driver
+    driver.execute_query("MATCH (n) DETACH DELETE n", database_=settings.NEO4J_DATABASE)
+    client.reset_driver()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    suffix = os.environ.get("TEST_DB_SUFFIX", "")
+    if suffix:
+        from pytest_django.fixtures import _set_suffix_to_test_databases
+
+        _set_suffix_to_test_databases(suffix)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_reachable(request):
+    """Fail fast, with one clear line, when the test run needs PostgreSQL and it is down."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("postgresql"):
+        _require_port("PostgreSQL", f"postgres://{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}", 5432)
