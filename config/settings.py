@@ -133,8 +133,8 @@ SEARCH_MAX_K = _read.int("SEARCH_MAX_K", 100, minimum=1, maximum=1000)
 SEARCH_GRAPH_HOPS = _read.int("SEARCH_GRAPH_HOPS", 1, minimum=0, maximum=3)
 SEARCH_WEIGHTS = {
     "vector": _read.float("SEARCH_WEIGHT_VECTOR", 1.0, minimum=0.0, maximum=100),
-    "graph": _read.float("SEARCH_WEIGHT_GRAPH", 0.5, minimum=0.0, maximum=100),
-    "keyword": _read.float("SEARCH_WEIGHT_KEYWORD", 0.8, minimum=0.0, maximum=100),
+    "graph": _read.float("SEARCH_WEIGHT_GRAPH", 1.0, minimum=0.0, maximum=100),
+    "keyword": _read.float("SEARCH_WEIGHT_KEYWORD", 1.0, minimum=0.0, maximum=100),
 }
 # Bearer token for /api/*: required in production; empty in local mode turns API auth off.
 API_TOKEN = _read.secret("API_TOKEN", "", PRODUCTION)

@@ -71,9 +71,9 @@ class MilvusStandalone(Engine):
     def launch(self) -> int:
         _, port = self.address()
         return spawn(
-            [str(VENV_BIN / "milvus-server"), "--data", str(self.home / "data"), "--proxy-port", str(port),
-             "--etcd-port", str(ETCD_PORT)],
-            self.log_file,
+            [str(VENV_BIN / "python"), "-m", "infrastructure.local.milvus_server", "--data", str(self.home / "data"),
+             "--proxy-port", str(port), "--etcd-port", str(ETCD_PORT)],
+            self.log_file, cwd=REPO_DIR,
         )
 
     def probe(self) -> str:
