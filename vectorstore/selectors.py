@@ -40,7 +40,7 @@ def load_state(name: str | None = None) -> str:
     return state.name if isinstance(state, LoadState) else str(state)
 
 
-def collection_status() -> dict:
+def collection_status(with_count: bool = True) -> dict:
     """Everything `milvus_describe` and health reports show, as plain JSON-ready values."""
     name = collection_name()
     status = {
@@ -67,23 +67,26 @@ def collection_status() -> dict:
         if index else None,
         load_state=load_state(name),
     )
-    if status["load_state"] == "Loaded":  # count(*) needs a loaded collection
+    if with_count and status["load_state"] == "Loaded":  # count(*) needs a loaded collection; a Strong read
         status["row_count"] = count_chunks()
     return status
 
 
-def search(vector, k: int = 10, filters: Mapping | None = None) -> list[dict]:
+def search(vector, k: int = 10, filters: Mapping | None = None, consistency_level: str = "Strong") -> list[dict]:
     """The k nearest chunks as {chunk_id, document_id, content, metadata, score}, best first.
 
     `score` is the engine's distance for MILVUS_METRIC_TYPE: higher is closer for COSINE and IP,
-    lower for L2. Reads are Strong so a chunk written just before is found.
+    lower for L2. Reads are Strong by default so a chunk written just before is found; on standalone a
+    Strong read waits for the next time tick (~200-400 ms), so latency-sensitive callers pass "Session"
+    (read-your-own-writes within this process, otherwise at most a few hundred ms behind).
     """
     vector = schema.checked_vector(vector, "search")
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
         raise ValueError(f"k must be a whole number from 1 to {MAX_K}, got {k!r}")
     results = call(
         "search", collection_name(), data=[vector], limit=k, filter=build_filter(filters),
-        output_fields=schema.OUTPUT_FIELDS, search_params=schema.search_params(k), consistency_level="Strong",
+        output_fields=schema.OUTPUT_FIELDS, search_params=schema.search_params(k),
+        consistency_level=consistency_level,
     )
     return [_hit(hit) for hit in (results[0] if results else [])]
 
@@ -126,3 +129,28 @@ def chunk_ids_for_documents(document_ids: Iterable[str]) -> dict[str, list[str]]
         finally:
             iterator.close()
     return {document_id: sorted(chunks) for document_id, chunks in found.items()}
+
+
+def matching_chunks(chunk_ids: Iterable[str], filters: Mapping | None = None,
+                    consistency_level: str = "Strong") -> dict[str, dict]:
+    """{chunk_id: {document_id, metadata}} for those of `chunk_ids` that are in Milvus and match `filters`.
+
+    Lets a caller that found chunks elsewhere (keyword search in PostgreSQL) apply the same filter
+    language, escaped by vectorstore.filters, with the same meaning.
+    """
+    if isinstance(chunk_ids, (str, bytes)):
+        raise ValueError("chunk_ids must be a list of ids, not a single string")
+    ids = sorted(set(chunk_ids))
+    extra = build_filter(filters)
+    found: dict[str, dict] = {}
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        expression = field_in("chunk_id", ids[start:start + _IDS_PER_QUERY])
+        if extra:
+            expression = f"({expression}) and ({extra})"
+        rows = call(
+            "query", collection_name(), filter=expression, output_fields=["chunk_id", "document_id", "metadata"],
+            consistency_level=consistency_level,
+        )
+        for row in rows:
+            found[row["chunk_id"]] = {"document_id": row.get("document_id"), "metadata": row.get("metadata") or {}}
+    return found

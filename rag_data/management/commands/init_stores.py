@@ -60,10 +60,10 @@ class Command(BaseCommand):
         return []
 
     def _milvus(self, check: bool) -> list[str]:
-        from vectorstore import selectors, services
+        from vectorstore import client, selectors, services
 
         if check:
-            status = selectors.collection_status()
+            status = selectors.collection_status(with_count=False)
             name = status["collection"]
             if not status["exists"]:
                 self.stdout.write(f"Milvus: collection {name} missing")
@@ -80,7 +80,7 @@ class Command(BaseCommand):
             outcome = services.ensure_collection()
         except services.SchemaMismatch as error:
             raise CommandError(f"Milvus: {error}") from None
-        name = selectors.collection_status()["collection"]
+        name = client.collection_name()
         if outcome == "created":
             self.stdout.write(self.style.SUCCESS(f"Milvus: created collection {name} with its index, loaded"))
         else:
