@@ -38,6 +38,10 @@ stack-status: venv
 init: venv
 	$(PY) manage.py init_stores
 
+## make bench: the benchmarks against the raw clients (not part of `make test`); BENCH_ARGS=--quick for a short run
+bench: venv stack-up
+	$(PY) -m bench $(BENCH_ARGS)
+
 ## Remove the local stack's data (stops it first).
 clean-stack: stack-down
 	rm -rf .stack

@@ -131,6 +131,8 @@ INGEST_MAX_FILE_BYTES = _read.int("INGEST_MAX_FILE_BYTES", 10 * 1024 * 1024, min
 SEARCH_DEFAULT_K = _read.int("SEARCH_DEFAULT_K", 10, minimum=1, maximum=200)
 SEARCH_MAX_K = _read.int("SEARCH_MAX_K", 100, minimum=1, maximum=1000)
 SEARCH_GRAPH_HOPS = _read.int("SEARCH_GRAPH_HOPS", 1, minimum=0, maximum=3)
+# The longest a search caller waits (a paused store would otherwise hang it): then a clear 503/timeout error.
+SEARCH_TIMEOUT = _read.float("SEARCH_TIMEOUT", 30.0, minimum=0.1, maximum=600)
 SEARCH_WEIGHTS = {
     "vector": _read.float("SEARCH_WEIGHT_VECTOR", 1.0, minimum=0.0, maximum=100),
     "graph": _read.float("SEARCH_WEIGHT_GRAPH", 1.0, minimum=0.0, maximum=100),
@@ -161,6 +163,9 @@ LOGGING = {
         # The drivers log connection URIs and retries at DEBUG/INFO; keep them quiet by default.
         "neo4j": {"level": "WARNING"},
         "pymilvus": {"level": "WARNING"},
+        # pymilvus logs every failed RPC at ERROR with a full traceback, then raises; store clients turn the
+        # raised error into one line, so the traceback is a wall of noise in command output.
+        "pymilvus.decorators": {"level": "CRITICAL"},
         "milvus_lite": {"level": "WARNING"},
         "faiss": {"level": "WARNING"},  # Milvus Lite's vector library announces its CPU kernels at INFO
         # Milvus Lite's in-process gRPC server logs a traceback for RPCs it does not implement

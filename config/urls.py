@@ -1,4 +1,4 @@
-"""URL map: the admin for feedback review and the health endpoints."""
+"""URL map: the admin for feedback review, the JSON API (search, feedback) and the health endpoints."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -6,4 +6,5 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", include("config.health_urls")),
+    path("api/", include("rag_data.urls")),
 ]

@@ -18,6 +18,7 @@ from neo4j import Driver, EagerResult, GraphDatabase, RoutingControl
 from neo4j.exceptions import AuthError, ClientError
 from neomodel import NeomodelConfig, db, set_config
 
+from config.deadline import call_with_deadline
 from config.redact import redact
 from config.retry import StoreUnavailable, call_with_retry
 
@@ -156,10 +157,23 @@ def configure_neomodel() -> None:
     )
 
 
+def call_timeout() -> float:
+    """The longest a caller waits for one Neo4j call: the connection timeout plus the driver's retry budget.
+
+    Bounded from outside because the driver has no read timeout: on a paused server a query on an
+    established connection would otherwise wait forever (measured: until the server resumed).
+    """
+    return settings.NEO4J_TIMEOUT + settings.STORE_RETRY_MAX_SECONDS
+
+
+def _bounded(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    return call_with_deadline(STORE, call_timeout(), func, *args, **kwargs)
+
+
 def _execute(query: str, params: dict[str, Any], routing: RoutingControl) -> EagerResult:
-    return get_driver().execute_query(
+    return _bounded(lambda: get_driver().execute_query(
         query, parameters_=params, routing_=routing, database_=settings.NEO4J_DATABASE
-    )
+    ))
 
 
 def read(query: str, **params: Any) -> EagerResult:
@@ -174,5 +188,9 @@ def write(query: str, **params: Any) -> EagerResult:
 
 def execute_write(work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run `work(tx, ...)` as one managed write transaction, for writes that need several statements."""
-    with get_driver().session(database=settings.NEO4J_DATABASE) as session:
-        return session.execute_write(work, *args, **kwargs)
+
+    def run():
+        with get_driver().session(database=settings.NEO4J_DATABASE) as session:
+            return session.execute_write(work, *args, **kwargs)
+
+    return _bounded(run)

@@ -141,6 +141,8 @@ class Document(models.Model):
         PENDING = "pending", "pending"
         COMPLETE = "complete", "complete"
         FAILED = "failed", "failed"
+        # Removal from the stores has begun; reconcile finishes it if the deleting process died.
+        DELETING = "deleting", "deleting"
 
     document_id = models.CharField(
         max_length=IDENTIFIER_MAX, unique=True, validators=[identifier_validator]
@@ -161,7 +163,8 @@ class Document(models.Model):
         indexes = [models.Index(fields=["status", "updated_at"], name="rag_document_status_updated")]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["pending", "complete", "failed"]), name="rag_document_status_valid"
+                condition=Q(status__in=["pending", "complete", "failed", "deleting"]),
+                name="rag_document_status_valid",
             ),
             models.CheckConstraint(condition=Q(content_hash__regex=SHA256_HEX), name="rag_document_hash_sha256"),
             models.CheckConstraint(condition=Q(document_id__regex=IDENTIFIER), name="rag_document_id_format"),

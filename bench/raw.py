@@ -1,0 +1,192 @@
+"""The raw baselines: each store's own client doing the writes the project does, with nothing around them.
+
+The rows are the project's own (ids, texts, vectors, concepts computed by the project's pure functions,
+outside the timed part); only the store calls are timed. Milvus: `insert` of the same rows in batches of
+the project's MILVUS_BATCH. Neo4j: the same MERGE clauses the project issues, UNWIND over a batch of
+documents in one transaction. PostgreSQL: COPY of the same document and chunk rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bench import stack
+
+
+@dataclass
+class Prepared:
+    """The corpus as the project would write it."""
+
+    documents: list[dict]  # document_id, source_path, title, content_hash, ext, chunk rows, concepts, pairs
+    chunk_ids: list[str]
+    vectors: np.ndarray  # float32, one row per chunk id, in order
+
+    @property
+    def chunks(self) -> int:
+        return len(self.chunk_ids)
+
+
+def prepare(corpus_dir: Path, size: int, overlap: int) -> Prepared:
+    """Documents, chunks, vectors and concepts exactly as ingestion derives them (cached next to the corpus)."""
+    from rag_data import store_sync
+    from rag_data.chunking import chunk_text
+    from rag_data.embedders import get_embedder
+    from rag_data.ingestion import chunk_id_for, discover, read_text, title_for
+
+    from django.conf import settings
+
+    sources, _ = discover([corpus_dir], stack.ID_PREFIX)
+    documents, chunk_ids, texts = [], [], []
+    for source in sources:
+        text, content_hash = read_text(source.path, settings.INGEST_MAX_FILE_BYTES)
+        ext = store_sync.extension(source.relative)
+        pieces = chunk_text(text, size, overlap, markdown=ext == "md")
+        rows = [(chunk_id_for(source.document_id, n, p.text), n, p.text, hashlib.sha256(p.text.encode()).hexdigest())
+                for n, p in enumerate(pieces)]
+        documents.append({"document_id": source.document_id, "source_path": source.relative, "ext": ext,
+                          "title": title_for(text, source.relative, ext == "md"), "content_hash": content_hash,
+                          "rows": rows})
+        chunk_ids += [row[0] for row in rows]
+        texts += [row[2] for row in rows]
+    embedder = get_embedder()
+    cache = corpus_dir.parent / f"{corpus_dir.name}.{embedder.name}.{embedder.dim}"
+    ids_file, vectors_file, concepts_file = (cache.with_suffix(cache.suffix + ext)
+                                             for ext in (".ids.json", ".npy", ".concepts.json"))
+    if ids_file.exists() and json.loads(ids_file.read_text()) == chunk_ids and concepts_file.exists():
+        vectors = np.load(vectors_file)
+        extracted = json.loads(concepts_file.read_text())
+    else:
+        vectors = np.asarray(embedder.embed(texts), dtype=np.float32)
+        extracted = [store_sync.concepts([row[2] for row in doc["rows"]]) for doc in documents]
+        np.save(vectors_file, vectors)
+        concepts_file.write_text(json.dumps(extracted))
+        ids_file.write_text(json.dumps(chunk_ids))
+    for document, (found, pairs) in zip(documents, extracted, strict=True):
+        document["concepts"], document["pairs"] = found, [tuple(pair) for pair in pairs]
+    return Prepared(documents, chunk_ids, vectors)
+
+
+def milvus_insert(prepared: Prepared, batch: int) -> dict:
+    """pymilvus `insert` of the project's rows into a fresh collection with the project's schema and index."""
+    from vectorstore import schema
+
+    client = stack.raw_milvus()
+    name = stack.RAW_COLLECTION
+    try:
+        if client.has_collection(name):
+            client.drop_collection(name)
+        client.create_collection(name, schema=schema.build_schema(), consistency_level="Strong")
+        client.create_index(name, schema.build_index_params())
+        client.load_collection(name)
+        rows, position = [], 0
+        for document in prepared.documents:
+            meta = {"source": document["source_path"], "title": document["title"], "ext": document["ext"]}
+            for chunk_id, ordinal, text, _ in document["rows"]:
+                rows.append((chunk_id, document["document_id"], text, position, {**meta, "ordinal": ordinal}))
+                position += 1
+        started = time.perf_counter()
+        for start in range(0, len(rows), batch):
+            part = rows[start:start + batch]
+            vectors = prepared.vectors[part[0][3]:part[-1][3] + 1].tolist()
+            client.insert(name, [{"chunk_id": r[0], "document_id": r[1], "content": r[2], "embedding": v,
+                                  "metadata": r[4]} for r, v in zip(part, vectors)])
+        seconds = time.perf_counter() - started
+        return _throughput("Milvus", prepared.chunks, seconds, batch=batch, call="MilvusClient.insert")
+    finally:
+        client.close()
+
+
+_DOCUMENTS = """
+UNWIND $docs AS doc
+MERGE (d:Document {document_id: doc.document_id})
+  ON CREATE SET d.created = datetime()
+SET d.title = doc.title, d.source = doc.source, d.content_hash = doc.content_hash, d.updated = datetime()
+"""
+_MENTIONS = """
+UNWIND $docs AS doc
+MATCH (d:Document {document_id: doc.document_id})
+UNWIND doc.rows AS row
+MERGE (c:Concept {name: row.name})
+  ON CREATE SET c.created = datetime()
+SET c.updated = datetime()
+MERGE (d)-[m:MENTIONS]->(c)
+SET m.count = row.count
+"""
+
+
+def neo4j_unwind(prepared: Prepared, docs_per_tx: int) -> dict:
+    """The project's MERGE clauses (graphstore.services), UNWIND over `docs_per_tx` documents per transaction."""
+    from django.conf import settings
+
+    from graphstore.schema import relation_rows
+    from graphstore.services import _RELATE_CONCEPTS
+
+    stack.clean_graph()
+    driver = stack.raw_neo4j()
+    batches = []
+    for start in range(0, len(prepared.documents), docs_per_tx):
+        part = prepared.documents[start:start + docs_per_tx]
+        docs = [{"document_id": d["document_id"], "title": d["title"], "source": d["source_path"],
+                 "content_hash": d["content_hash"],
+                 "rows": [{"name": n, "count": c} for n, c in d["concepts"].items()]} for d in part]
+        batches.append((docs, [relation_rows(d["pairs"]) for d in part]))
+
+    def work(tx, docs, relations):
+        tx.run(_DOCUMENTS, docs=docs).consume()
+        tx.run(_MENTIONS, docs=docs).consume()
+        for rows in relations:  # per document, as the project sets each document's weights
+            if rows:
+                tx.run(_RELATE_CONCEPTS, rows=rows).consume()
+
+    try:
+        with driver.session(database=settings.NEO4J_DATABASE) as session:
+            started = time.perf_counter()
+            for docs, relations in batches:
+                session.execute_write(work, docs, relations)
+            seconds = time.perf_counter() - started
+    finally:
+        driver.close()
+        stack.clean_graph()
+    return _throughput("Neo4j", prepared.chunks, seconds, docs_per_tx=docs_per_tx, call="UNWIND MERGE per batch")
+
+
+def postgres_copy(prepared: Prepared, docs_per_tx: int) -> dict:
+    """COPY of the same document and chunk rows (final state: complete), `docs_per_tx` documents per transaction."""
+    stack.clean_postgres()
+    conn = stack.raw_postgres()
+    try:
+        started = time.perf_counter()
+        for start in range(0, len(prepared.documents), docs_per_tx):
+            part = prepared.documents[start:start + docs_per_tx]
+            with conn.cursor() as cursor:
+                with cursor.copy("COPY rag_data_document (document_id, source_path, title, content_hash, "
+                                 "in_postgres, in_milvus, in_neo4j, status, last_error, created_at, updated_at) "
+                                 "FROM STDIN") as copy:
+                    for d in part:
+                        copy.write_row((d["document_id"], d["source_path"], d["title"], d["content_hash"],
+                                        True, True, True, "complete", "", "now", "now"))
+                cursor.execute("SELECT document_id, id FROM rag_data_document WHERE document_id = ANY(%s)",
+                               ([d["document_id"] for d in part],))
+                keys = dict(cursor.fetchall())
+                with cursor.copy("COPY rag_data_chunk (chunk_id, document_id, ordinal, text, content_hash) "
+                                 "FROM STDIN") as copy:
+                    for d in part:
+                        for chunk_id, ordinal, text, digest in d["rows"]:
+                            copy.write_row((chunk_id, keys[d["document_id"]], ordinal, text, digest))
+            conn.commit()
+        seconds = time.perf_counter() - started
+    finally:
+        conn.close()
+        stack.clean_postgres()
+    return _throughput("PostgreSQL", prepared.chunks, seconds, docs_per_tx=docs_per_tx, call="COPY")
+
+
+def _throughput(store: str, chunks: int, seconds: float, **details) -> dict:
+    return {"store": store, "chunks": chunks, "seconds": round(seconds, 3),
+            "chunks_per_s": round(chunks / seconds, 1) if seconds else None, **details}

@@ -1,0 +1,210 @@
+"""Search latency of the project (rag_data.retrieval.search) beside the sum of the raw backend calls it makes,
+and recall@10 of its vector stage against exact brute-force cosine search over the same vectors.
+
+Per query and mode the project and the raw sequence run back to back (interleaved), so a noisy machine
+slows both alike. The raw sequence issues the same calls one after the other with the drivers directly:
+embed (the same embedder: the query needs its vector either way), Milvus search (same parameters and
+consistency level), the graph expansion Cypher, the restricted Milvus search, the full-text and
+hydration SQL (the SQL Django compiles for the project's querysets), the Milvus metadata lookup when fusion needs it, and the INSERT
+of the query log row. Its figure is the sum of those calls' times.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import numpy as np
+
+from bench import corpus, stack
+from bench.stats import ratio, summary
+
+MODES = {
+    "vector": {"weights": {"vector": 1.0, "graph": 0.0, "keyword": 0.0}, "hops": 0},
+    "vector+graph": {"weights": {"vector": 1.0, "graph": 0.5, "keyword": 0.0}, "hops": 1},
+    "hybrid": {"weights": None, "hops": 1},  # the settings' weights: all three sources
+}
+# Kept verbatim with graphstore.selectors.related_documents (hops formatted in, as there).
+_RELATED = """
+        MATCH (start:Document)-[:MENTIONS]->(c0:Concept)
+        WHERE start.document_id IN $ids
+        WITH DISTINCT c0
+        MATCH p = (c0)-[:RELATED_TO*0..{hops:d}]-(c:Concept)
+        WITH c, min(length(p)) AS distance
+        MATCH (d:Document)-[m:MENTIONS]->(c)
+        WHERE NOT d.document_id IN $ids
+        WITH d, sum(m.count * 1.0 / (1 + distance)) AS score, collect(DISTINCT c.name) AS via
+        RETURN d.document_id AS document_id, d.title AS title, d.source AS source, score, via
+        ORDER BY score DESC, document_id
+        LIMIT $limit
+    """
+
+
+class RawSearch:
+    """The project's search, call for call, with the bare drivers; times each call."""
+
+    def __init__(self):
+        from django.conf import settings
+
+        self.settings = settings
+        self.milvus = stack.raw_milvus()
+        self.neo4j = stack.raw_neo4j()
+        self.pg = stack.raw_postgres()
+        self.pg.autocommit = True
+        from rag_data import retrieval
+
+        # The read consistency the project's search uses (Strong waits for a time tick on standalone).
+        self.consistency = getattr(retrieval, "CONSISTENCY", "Strong")
+
+    def close(self):
+        self.milvus.close(), self.neo4j.close(), self.pg.close()
+
+    def _milvus_search(self, vector, limit, expression=""):
+        from vectorstore import schema
+
+        return self.milvus.search(self.settings.MILVUS_COLLECTION, data=[vector], limit=limit, filter=expression,
+                                  output_fields=schema.OUTPUT_FIELDS, search_params=schema.search_params(limit),
+                                  consistency_level=self.consistency)[0]
+
+    def _sql(self, queryset) -> list:
+        sql, params = queryset.query.sql_with_params()
+        with self.pg.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    def run(self, text: str, mode: dict) -> dict[str, float]:
+        """{call: ms} for one query; the sum is the raw figure."""
+        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+
+        from rag_data import fusion
+        from rag_data.embedders import get_embedder
+        from rag_data.models import Chunk, Document
+        from rag_data.search_params import validate
+        from rag_data.selectors import keyword_query_text
+        from vectorstore.filters import build_filter, field_in
+
+        params = validate(text, weights=mode["weights"], hops=mode["hops"])
+        ms: dict[str, float] = {}
+
+        def timed(name, func, *args, **kwargs):
+            started = time.perf_counter()
+            result = func(*args, **kwargs)
+            ms[name] = ms.get(name, 0.0) + (time.perf_counter() - started) * 1000
+            return result
+
+        rankings, metadata = {}, {}
+        vector = timed("embed", get_embedder().embed, [params.text])[0]
+        hits = timed("milvus_search", self._milvus_search, vector, params.pool)
+        ids = [h.get("entity", {}).get("chunk_id") or h.get("id") for h in hits]
+        metadata.update({i: h["entity"].get("metadata") for i, h in zip(ids, hits)})
+        rankings["vector"] = ids
+        if params.graph_enabled:
+            seeds = list(dict.fromkeys(h["entity"]["document_id"] for h in hits[: params.k]))
+            records, _, _ = timed("neo4j_related", self.neo4j.execute_query, _RELATED.format(hops=params.hops),
+                                  ids=seeds, limit=params.pool, database_=self.settings.NEO4J_DATABASE,
+                                  routing_="r")
+            related = [r["document_id"] for r in records]
+            graph_hits = timed("milvus_search_restricted", self._milvus_search, vector, params.pool,
+                               build_filter({"document_id": related})) if related else []
+            rankings["graph"] = [h.get("entity", {}).get("chunk_id") or h.get("id") for h in graph_hits]
+        if params.weights["keyword"] > 0:
+            query = SearchQuery(keyword_query_text(params.text), search_type="websearch", config="english")
+            document = SearchVector("text", config="english")
+            keyword = (Chunk.objects.annotate(fts=document)
+                       .filter(fts=query, document__status=Document.Status.COMPLETE)
+                       .annotate(rank=SearchRank(document, query)).order_by("-rank", "chunk_id")
+                       .values_list("chunk_id", flat=True)[: params.pool])
+            rankings["keyword"] = [row[0] for row in timed("pg_keyword", self._sql, keyword)]
+        wanted = {i for ranking in rankings.values() for i in ranking}
+        hydrate = Chunk.objects.filter(chunk_id__in=wanted, document__status=Document.Status.COMPLETE) \
+            .values_list("chunk_id", "document__document_id", "text")
+        rows = timed("pg_hydrate", self._sql, hydrate)
+        visible = {row[0] for row in rows}
+        fused = fusion.fuse({s: [i for i in r if i in visible] for s, r in rankings.items()}, params.weights,
+                            limit=params.k)
+        missing = [hit.chunk_id for hit in fused if hit.chunk_id not in metadata]
+        if missing:
+            timed("milvus_metadata", self.milvus.query, self.settings.MILVUS_COLLECTION,
+                  filter=field_in("chunk_id", sorted(missing)), output_fields=["chunk_id", "document_id", "metadata"],
+                  consistency_level=self.consistency)
+        log = [{"chunk_id": h.chunk_id, "score": h.score, "sources": h.sources} for h in fused]
+        with self.pg.cursor() as cursor:
+            timed("pg_log", cursor.execute,
+                  "INSERT INTO rag_data_query (id, text, parameters, results, latency_ms, stage_latency_ms, "
+                  "created_at) VALUES (%s, %s, %s, %s, %s, %s, now())",
+                  (uuid.uuid4(), params.text, json.dumps(params.as_logged("raw")), json.dumps(log), 1.0,
+                   json.dumps(ms)))
+        return ms
+
+
+def run(queries: int, prepared, *, warmup: int = 5, log=print) -> dict:
+    """Latency per mode (project vs raw sum) and recall@10, over the data the ingest benchmark left."""
+    from rag_data.retrieval import search
+
+    texts = corpus.queries(queries + warmup)
+    raw = RawSearch()
+    project: dict[str, list[float]] = {m: [] for m in MODES}
+    raw_sum: dict[str, list[float]] = {m: [] for m in MODES}
+    raw_calls: dict[str, dict[str, list[float]]] = {m: {} for m in MODES}
+    stages: dict[str, dict[str, list[float]]] = {m: {} for m in MODES}
+    try:
+        for number, text in enumerate(texts):
+            for name, mode in MODES.items():
+                # Alternate which side goes first: a Strong read waits for the server's next time tick,
+                # so a call made right after another one's wait can be faster than one made before it.
+                if number % 2:
+                    calls = raw.run(text, mode)
+                started = time.perf_counter()
+                result = search(text, weights=mode["weights"], hops=mode["hops"])
+                project_ms = (time.perf_counter() - started) * 1000
+                if not number % 2:
+                    calls = raw.run(text, mode)
+                if number < warmup:
+                    continue
+                project[name].append(project_ms)
+                raw_sum[name].append(sum(calls.values()))
+                for call, value in calls.items():
+                    raw_calls[name].setdefault(call, []).append(value)
+                for stage, value in result.latency_ms.items():
+                    stages[name].setdefault(stage, []).append(value)
+            if number and number % 50 == 0:
+                log(f"search: {number}/{len(texts)} queries")
+    finally:
+        raw.close()
+    modes = {}
+    for name in MODES:
+        p, r = summary(project[name]), summary(raw_sum[name])
+        modes[name] = {
+            "project_ms": p, "raw_sum_ms": r,
+            "p95_ratio": ratio(p.get("p95"), r.get("p95")), "p50_ratio": ratio(p.get("p50"), r.get("p50")),
+            "raw_calls_p50_ms": {c: summary(v)["p50"] for c, v in raw_calls[name].items()},
+            "project_stages_p50_ms": {s: summary(v)["p50"] for s, v in stages[name].items()},
+        }
+    return {"queries": queries, "warmup": warmup, "modes": modes, "recall": recall_at_10(texts[warmup:], prepared)}
+
+
+def recall_at_10(texts: list[str], prepared, k: int = 10) -> dict:
+    """Mean overlap of the project's vector stage top-k with exact top-k cosine (numpy) over the same vectors."""
+    import inspect
+
+    from rag_data import retrieval
+    from rag_data.embedders import get_embedder
+    from vectorstore import selectors
+
+    options = {}
+    if "consistency_level" in inspect.signature(selectors.search).parameters:
+        options["consistency_level"] = getattr(retrieval, "CONSISTENCY", "Strong")
+    selectors.search(get_embedder().embed(["warm"])[0], k)  # one Strong read: everything written is visible
+    matrix = prepared.vectors / np.maximum(np.linalg.norm(prepared.vectors, axis=1, keepdims=True), 1e-12)
+    ids = np.asarray(prepared.chunk_ids)
+    recalls = []
+    for text in texts:
+        query = np.asarray(get_embedder().embed([text])[0], dtype=np.float32)
+        query /= max(float(np.linalg.norm(query)), 1e-12)
+        scores = matrix @ query
+        exact = set(ids[np.argpartition(-scores, k)[:k]].tolist())
+        found = {hit["chunk_id"] for hit in selectors.search(query.tolist(), k, **options)}
+        recalls.append(len(found & exact) / k)
+    return {"k": k, "queries": len(texts), "mean": round(float(np.mean(recalls)), 4),
+            "min": round(float(np.min(recalls)), 4)}

@@ -1,0 +1,155 @@
+"""Where the benchmarks run: their own PostgreSQL database, Milvus collections and Neo4j documents.
+
+`configure()` must run before Django is set up: it points DATABASE_URL at a bench database (created
+with the app role, which has CREATEDB, and migrated), MILVUS_URI at the standalone server, and passes
+the same environment to the child processes (ingest, init_stores). Neo4j community edition has one
+database, so the benchmark's graph is told apart by its document id prefix and its made-up concept
+words (bench/corpus.py), and removed by `clean_graph()` without touching anyone else's nodes.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit, urlunsplit
+
+ID_PREFIX = "bench"
+DATABASE = "rag_bench"
+MILVUS_SERVER = "http://127.0.0.1:19530"
+COLLECTION = "bench_chunks"
+RAW_COLLECTION = "bench_raw_chunks"
+INIT_COLLECTION = "bench_init_chunks"
+
+
+def database_url(name: str) -> str:
+    from config.env import LOCAL_DEFAULTS
+
+    base = urlsplit(os.environ.get("DATABASE_URL", LOCAL_DEFAULTS["DATABASE_URL"]))
+    return urlunsplit(base._replace(path="/" + name))
+
+
+def create_database(name: str, *, drop: bool = False) -> None:
+    """CREATE DATABASE `name` as the app role (CREATEDB; template1 carries the stack's extensions)."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(os.environ.get("DATABASE_URL") or database_url("rag"), autocommit=True,
+                         connect_timeout=5) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if exists and drop:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+            exists = None
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def drop_database(name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(os.environ.get("DATABASE_URL") or database_url("rag"), autocommit=True,
+                         connect_timeout=5) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def configure(database: str = DATABASE) -> dict:
+    """Set the environment for this process and its children, set Django up, migrate; returns the env."""
+    create_database(database)
+    os.environ["DATABASE_URL"] = database_url(database)
+    os.environ["MILVUS_URI"] = os.environ.get("BENCH_MILVUS_URI", MILVUS_SERVER)
+    os.environ["MILVUS_COLLECTION"] = COLLECTION
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    return dict(os.environ)
+
+
+def use_collection(name: str) -> None:
+    """Point the project at another Milvus collection (as the tests do)."""
+    from django.conf import settings
+
+    from vectorstore.client import reset_client
+
+    settings.MILVUS_COLLECTION = name
+    reset_client()
+
+
+# --- raw clients: the drivers themselves, configured from the same settings -------------------
+
+def raw_milvus():
+    from django.conf import settings
+    from pymilvus import MilvusClient
+
+    return MilvusClient(uri=settings.MILVUS_URI, token=settings.MILVUS_TOKEN or "", timeout=settings.MILVUS_TIMEOUT)
+
+
+def raw_neo4j():
+    from django.conf import settings
+    from neo4j import GraphDatabase
+
+    return GraphDatabase.driver(settings.NEO4J_URI, auth=(settings.NEO4J_USER, settings.NEO4J_PASSWORD))
+
+
+def raw_postgres():
+    import psycopg
+
+    return psycopg.connect(os.environ["DATABASE_URL"], autocommit=False)
+
+
+# --- cleaning up the benchmark's own data ------------------------------------------------------
+
+def drop_collection(name: str) -> None:
+    client = raw_milvus()
+    try:
+        if client.has_collection(name):
+            client.drop_collection(name)
+    finally:
+        client.close()
+
+
+def clean_graph(prefix: str = ID_PREFIX, batch: int = 500) -> None:
+    """Delete the bench Documents, then the concepts no document mentions any more among theirs."""
+    from django.conf import settings
+
+    driver = raw_neo4j()
+    database = settings.NEO4J_DATABASE
+    try:
+        while True:
+            records, _, _ = driver.execute_query(
+                """
+                MATCH (d:Document) WHERE d.document_id STARTS WITH $prefix
+                WITH d LIMIT $batch
+                OPTIONAL MATCH (d)-[:MENTIONS]->(c:Concept)
+                WITH d, collect(c.name) AS names
+                DETACH DELETE d
+                RETURN count(d) AS documents, reduce(all = [], n IN collect(names) | all + n) AS names
+                """, prefix=prefix + "-", batch=batch, database_=database)
+            if not records or not records[0]["documents"]:
+                return
+            driver.execute_query(
+                """
+                UNWIND $names AS name MATCH (c:Concept {name: name})
+                WHERE NOT EXISTS { MATCH (c)<-[:MENTIONS]-(:Document) }
+                DETACH DELETE c
+                """, names=sorted(set(records[0]["names"])), database_=database)
+    finally:
+        driver.close()
+
+
+def clean_postgres() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE rag_data_chunk, rag_data_document, rag_data_query, rag_data_feedback CASCADE")
+
+
+def clean_all() -> None:
+    """Everything the benchmarks wrote: bench database rows, bench collections, bench graph."""
+    clean_postgres()
+    for name in (COLLECTION, RAW_COLLECTION):
+        drop_collection(name)
+    clean_graph()

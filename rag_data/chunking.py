@@ -1,0 +1,171 @@
+"""Split text into overlapping chunks at the most natural boundary that fits.
+
+Pure and deterministic: the same text and parameters always give the same chunks, so chunk ids (which
+hash the chunk text) stay stable across re-ingestion. Rules:
+
+- Markdown headings (ATX `#`..`######`, outside ``` fences) start a new chunk; the heading path goes in
+  `Chunk.headings`. A heading directly followed by another heading stays with the one below it.
+- Inside a section a chunk ends, by preference, at a paragraph break, then a sentence end, then a word
+  boundary, within the last half of the window; a single word longer than `size` is cut hard. So every
+  chunk is at most `size` characters, never empty or whitespace-only.
+- The next chunk starts at the first word start within the last `overlap` characters of the previous
+  chunk (no overlap across headings, and none when a hard cut leaves no word start to restart from).
+- Every non-whitespace character of the text lies in some chunk; chunk.text == text[start:end].
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(\S.*?)[ \t]*#*[ \t]*$")
+_FENCE = re.compile(r"^[ \t]{0,3}(```|~~~)")
+_PARAGRAPH = re.compile(r"\n[ \t]*\n")
+_SENTENCE = re.compile(r"[.!?…][\"'”’)\]]*(?=\s)")
+_SPACE = re.compile(r"\s")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    text: str
+    start: int
+    end: int
+    headings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Section:
+    start: int
+    end: int
+    headings: tuple[str, ...]
+
+
+def check_parameters(size: int, overlap: int) -> None:
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"chunk size must be a whole number >= 1, got {size!r}")
+    if isinstance(overlap, bool) or not isinstance(overlap, int) or not 0 <= overlap < size:
+        raise ValueError(f"chunk overlap must be a whole number from 0 to size - 1 ({size - 1}), got {overlap!r}")
+
+
+def chunk_text(text: str, size: int, overlap: int = 0, *, markdown: bool = False) -> list[Chunk]:
+    """The chunks of `text`; `markdown=True` makes headings start chunks and fills `headings`."""
+    check_parameters(size, overlap)
+    sections = markdown_sections(text) if markdown else [_Section(0, len(text), ())]
+    chunks: list[Chunk] = []
+    for section in sections:
+        chunks.extend(_chunk_span(text, section, size, overlap))
+    return chunks
+
+
+def markdown_sections(text: str) -> list[_Section]:
+    """Spans of text starting at each heading, with the heading path; heading-only sections merge down."""
+    starts: list[tuple[int, tuple[str, ...]]] = [(0, ())]
+    path: list[tuple[int, str]] = []
+    in_fence = False
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        bare = line.rstrip("\r\n")
+        if _FENCE.match(bare):
+            in_fence = not in_fence
+        elif not in_fence and (match := _HEADING.match(bare)):
+            level = len(match.group(1))
+            path = [(lvl, title) for lvl, title in path if lvl < level] + [(level, match.group(2))]
+            starts.append((offset, tuple(title for _, title in path)))
+        offset += len(line)
+    sections = []
+    for index, (start, headings) in enumerate(starts):
+        end = starts[index + 1][0] if index + 1 < len(starts) else len(text)
+        if start < end:
+            sections.append(_Section(start, end, headings))
+    merged: list[_Section] = []
+    pending_start = None
+    for section in sections:
+        start = section.start if pending_start is None else pending_start
+        if section.headings and not _has_body(text, section) and section is not sections[-1]:
+            pending_start = start  # a heading with nothing under it joins the next section
+            continue
+        pending_start = None
+        merged.append(_Section(start, section.end, section.headings))
+    return merged
+
+
+def _has_body(text: str, section: _Section) -> bool:
+    first_line_end = text.find("\n", section.start, section.end)
+    return first_line_end != -1 and bool(text[first_line_end:section.end].strip())
+
+
+def _chunk_span(text: str, section: _Section, size: int, overlap: int) -> list[Chunk]:
+    end_limit = _rstrip(text, section.start, section.end)
+    pos = _skip_space(text, section.start, end_limit)
+    chunks = []
+    while pos < end_limit:
+        if end_limit - pos <= size:
+            end = end_limit
+        else:
+            end = _break(text, pos, size, overlap)
+        chunks.append(Chunk(text[pos:end], pos, end, section.headings))
+        if end >= end_limit:
+            break
+        pos = _next_start(text, pos, end, overlap, end_limit)
+    return chunks
+
+
+def _break(text: str, pos: int, size: int, overlap: int) -> int:
+    """Where the chunk starting at `pos` ends: paragraph, sentence, word boundary, else a hard cut."""
+    window_end = pos + size
+    floor = pos + max(size // 2, overlap)  # a natural break must leave a chunk over half full
+    window = text[pos:window_end + 1]
+    for pattern, use_end in ((_PARAGRAPH, False), (_SENTENCE, True), (_SPACE, False)):
+        best = None
+        for match in pattern.finditer(window):
+            candidate = pos + (match.end() if use_end else match.start())
+            if candidate > window_end:
+                break
+            candidate = _rstrip(text, pos, candidate)
+            if candidate > floor:
+                best = candidate
+        if best is not None:
+            return best
+        if pattern is _SENTENCE:
+            floor = pos + overlap  # any word boundary that still makes progress
+    return window_end
+
+
+def _next_start(text: str, pos: int, end: int, overlap: int, end_limit: int) -> int:
+    """The first word start in the last `overlap` characters of the chunk, else the next non-space."""
+    for index in range(max(end - overlap, pos + 1), end):
+        if not text[index].isspace() and text[index - 1].isspace():
+            return index
+    return _skip_space(text, end, end_limit)
+
+
+def _rstrip(text: str, start: int, end: int) -> int:
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return end
+
+
+def _skip_space(text: str, start: int, end: int) -> int:
+    while start < end and text[start].isspace():
+        start += 1
+    return start
+
+
+def reassemble(chunk_texts: list[str]) -> str:
+    """Best-effort document text from its ordered chunks: overlaps removed, chunks joined by blank lines.
+
+    Used wherever concepts are extracted, at ingestion and by reconcile alike, so both derive the same
+    concepts from what PostgreSQL stores.
+    """
+    parts: list[str] = []
+    previous = ""
+    for text in chunk_texts:
+        cut = 0
+        for length in range(min(len(previous) - 1, len(text)), 0, -1):
+            # The chunker restarts at a word start, so a real overlap follows whitespace in the previous chunk.
+            if previous[-length - 1].isspace() and previous.endswith(text[:length]):
+                cut = length
+                break
+        parts.append(text[cut:])
+        previous = text
+    return "\n\n".join(part.strip() for part in parts if part.strip())

@@ -1,0 +1,105 @@
+"""Status transitions of the ingestion ledger (Document rows), the only code that changes them.
+
+The order is what keeps the ledger honest after a crash at any point:
+pending (PostgreSQL rows written, in_postgres) -> in_milvus -> in_neo4j -> complete, each step a separate
+UPDATE after the store write succeeded. `complete` is set last, and the database refuses it unless all
+three flags are true; any rewrite first drops the document back to pending. A deletion first records
+`deleting`, so an interrupted one is finished by reconcile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from config.retry import describe_error
+from rag_data.models import Chunk, Document
+
+Status = Document.Status
+_BULK_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    chunk_id: str
+    ordinal: int
+    text: str
+    content_hash: str
+
+
+def begin(*, document_id: str, source_path: str, title: str, content_hash: str,
+          chunks: Sequence[ChunkRow]) -> tuple[Document, bool]:
+    """One transaction: upsert the Document as pending (only in PostgreSQL) and replace its chunks.
+
+    Returns (document, created).
+    """
+    with transaction.atomic():
+        document, created = Document.objects.select_for_update().update_or_create(
+            document_id=document_id,
+            defaults={
+                "source_path": source_path[:1024], "title": title[:512], "content_hash": content_hash,
+                "status": Status.PENDING, "in_postgres": False, "in_milvus": False, "in_neo4j": False,
+                "last_error": "",
+            },
+        )
+        Chunk.objects.filter(document=document).delete()
+        Chunk.objects.bulk_create(
+            [Chunk(chunk_id=c.chunk_id, document=document, ordinal=c.ordinal, text=c.text,
+                   content_hash=c.content_hash) for c in chunks],
+            batch_size=_BULK_BATCH,
+        )
+        _update(document, in_postgres=True)
+    return document, created
+
+
+def reopen(document: Document, *, milvus: bool = False, neo4j: bool = False) -> None:
+    """Before rewriting a store from PostgreSQL: pending, and that store's flag cleared."""
+    fields = {"status": Status.PENDING, "in_postgres": True}
+    if milvus:
+        fields["in_milvus"] = False
+    if neo4j:
+        fields["in_neo4j"] = False
+    _update(document, **fields)
+
+
+def mark_in_milvus(document: Document) -> None:
+    _update(document, in_milvus=True)
+
+
+def mark_in_neo4j(document: Document) -> None:
+    _update(document, in_neo4j=True)
+
+
+def mark_complete(document: Document) -> None:
+    """Complete, error cleared; the CHECK constraint refuses it unless all three flags are set."""
+    _update(document, status=Status.COMPLETE, last_error="")
+
+
+def mark_failed(document: Document, error: BaseException | str) -> None:
+    """Failed, with a redacted one-line reason; the flags keep saying which stores were written."""
+    reason = error if isinstance(error, str) else describe_error(error)
+    _update(document, status=Status.FAILED, last_error=" ".join(reason.split())[:2000])
+
+
+def mark_deleting(document: Document) -> None:
+    _update(document, status=Status.DELETING)
+
+
+def mark_gone_from(document: Document, *, milvus: bool = False, neo4j: bool = False) -> None:
+    fields = {}
+    if milvus:
+        fields["in_milvus"] = False
+    if neo4j:
+        fields["in_neo4j"] = False
+    _update(document, **fields)
+
+
+def _update(document: Document, **fields) -> None:
+    """A single-row UPDATE (no read-modify-write of the whole row), mirrored on the instance."""
+    fields["updated_at"] = timezone.now()
+    Document.objects.filter(pk=document.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(document, name, value)
