@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import math
 import re
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +19,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from config.retry import call_with_retry
+from rag_data.openai_http import post_json
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -81,24 +79,9 @@ class OpenAICompatibleEmbedder:
         return f"openai-compatible:{self.model}"
 
     def _post(self, batch: list[str]) -> list[list[float]]:
-        body = json.dumps({"model": self.model, "input": batch}).encode()
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        request = urllib.request.Request(f"{self.url}/embeddings", data=body, headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 (configured URL)
-                payload = json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            if error.code in (401, 403):
-                raise EmbedderError(f"the embedder at {self.url} rejected the credentials (HTTP {error.code}); "
-                                    "check EMBEDDER_API_KEY") from None
-            if error.code in (429, 500, 502, 503, 504):
-                raise  # transient: the retry policy handles it
-            raise EmbedderError(f"the embedder at {self.url} answered HTTP {error.code} for model "
-                                f"{self.model!r}; check EMBEDDER_URL and EMBEDDER_MODEL") from None
-        except json.JSONDecodeError:
-            raise EmbedderError(f"the embedder at {self.url} did not answer JSON") from None
+        payload = post_json(self.url, "/embeddings", {"model": self.model, "input": batch}, api_key=self.api_key,
+                            timeout=self.timeout, role="embedder", setting_prefix="EMBEDDER", model=self.model,
+                            error_class=EmbedderError)
         try:
             rows = sorted(payload["data"], key=lambda row: row.get("index", 0))
             vectors = [[float(v) for v in row["embedding"]] for row in rows]

@@ -17,8 +17,6 @@ import hashlib
 import itertools
 import json
 import re
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from config.retry import call_with_retry
+from rag_data.openai_http import post_json
 
 MAX_NAME_CHARS = 200
 LLM_MAX_INPUT_CHARS = 16_000  # the LLM sees the start of a long document only
@@ -131,30 +130,16 @@ class LLMExtractor:
         return f"llm:{self.model}"
 
     def _post(self, text: str) -> str:
-        body = json.dumps({
+        body = {
             "model": self.model, "temperature": 0,
             "messages": [
                 {"role": "system", "content": _SYSTEM_PROMPT.format(n=self.max_concepts)},
                 {"role": "user", "content": text[:LLM_MAX_INPUT_CHARS]},
             ],
-        }).encode()
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        request = urllib.request.Request(f"{self.url}/chat/completions", data=body, headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 (configured URL)
-                payload = json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            if error.code in (401, 403):
-                raise ExtractorError(f"the extractor at {self.url} rejected the credentials (HTTP {error.code}); "
-                                     "check EXTRACTOR_API_KEY") from None
-            if error.code in (429, 500, 502, 503, 504):
-                raise  # transient: the retry policy handles it
-            raise ExtractorError(f"the extractor at {self.url} answered HTTP {error.code} for model "
-                                 f"{self.model!r}; check EXTRACTOR_URL and EXTRACTOR_MODEL") from None
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise ExtractorError(f"the extractor at {self.url} did not answer JSON") from None
+        }
+        payload = post_json(self.url, "/chat/completions", body, api_key=self.api_key, timeout=self.timeout,
+                            role="extractor", setting_prefix="EXTRACTOR", model=self.model,
+                            error_class=ExtractorError)
         try:
             content = payload["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError):
