@@ -202,6 +202,7 @@ def _ingest_one(source: SourceFile, size: int, overlap: int, report: IngestRepor
         if document is not None and _unchanged(document, content_hash, rows):
             report.unchanged.append(source.document_id)
             return None
+        stale = _stale_chunk_ids(document)
         texts = [row.text for row in rows]
         vectors = _step("Embedder", store_sync.embed, texts)
         extracted = _step("Extractor", store_sync.concepts, texts)
@@ -209,7 +210,7 @@ def _ingest_one(source: SourceFile, size: int, overlap: int, report: IngestRepor
                                   source_path=source.relative, title=title_for(text, source.relative, markdown),
                                   content_hash=content_hash, chunks=rows)
         begun = True
-        _step("Milvus", store_sync.write_milvus, document, rows, vectors)
+        _step("Milvus", store_sync.write_milvus, document, rows, vectors, stale)
         _step("PostgreSQL", ledger.mark_in_milvus, document)
         _step("Neo4j", store_sync.write_neo4j, document, texts, extracted)
         _step("PostgreSQL", ledger.mark_in_neo4j, document)
@@ -226,6 +227,16 @@ def _ingest_one(source: SourceFile, size: int, overlap: int, report: IngestRepor
         return failure.store if down else None
     (report.created if created else report.updated).append(source.document_id)
     return None
+
+
+def _stale_chunk_ids(document: Document | None) -> list[str] | None:
+    """Chunk ids Milvus may hold for the document: known exactly only when it was complete."""
+    if document is None:
+        return []
+    if document.status != Document.Status.COMPLETE:
+        return None  # an interrupted write may have left other rows: delete by document
+    return _step("PostgreSQL", lambda: list(Chunk.objects.filter(document=document)
+                                            .values_list("chunk_id", flat=True)))
 
 
 def _unchanged(document: Document, content_hash: str, rows: list[ledger.ChunkRow]) -> bool:

@@ -140,3 +140,16 @@ def delete_document_chunks(document_ids: Iterable[str]) -> int:
         # Standalone answers {"delete_count": n}, Lite the list of deleted primary keys.
         deleted += result.get("delete_count", 0) if isinstance(result, Mapping) else len(result)
     return deleted
+
+
+def delete_chunks(chunk_ids: Iterable[str]) -> int:
+    """Delete chunks by primary key: much cheaper than a delete by expression on a standalone server."""
+    if isinstance(chunk_ids, (str, bytes)):
+        raise ValueError("chunk_ids must be a list of ids, not a single string")
+    ids = sorted(set(chunk_ids))
+    name = collection_name()
+    deleted = 0
+    for start in range(0, len(ids), _DELETE_BATCH):
+        result = call("delete", name, ids=ids[start:start + _DELETE_BATCH])
+        deleted += result.get("delete_count", 0) if isinstance(result, Mapping) else len(result)
+    return deleted

@@ -152,3 +152,11 @@ def test_a_new_uri_gets_a_new_client(milvus_backend, settings, tmp_path):
     assert second is not first and second.list_collections() == []
     client.reset_client()
     assert client.get_client() is not second
+
+
+def test_delete_chunks_by_primary_key(collection):
+    services.upsert_chunks([chunk("k-1", "doc-k", 0), chunk("k-2", "doc-k", 1), chunk("k-3", "doc-k", 2)])
+    assert services.delete_chunks(["k-1", "k-3", "never-there"]) >= 2
+    assert selectors.chunk_ids_for_documents(["doc-k"]) == {"doc-k": ["k-2"]}
+    with pytest.raises(ValueError, match="not a single string"):
+        services.delete_chunks("k-2")
