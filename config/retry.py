@@ -153,5 +153,8 @@ def describe_error(error: BaseException) -> str:
     from config.redact import redact
 
     first_line = (str(error).strip().splitlines() or [""])[0]
+    code = _grpc_code_name(error)
+    if code and callable(getattr(error, "details", None)):  # a gRPC error's str() is a multi-line repr
+        first_line = f"{code} ({error.details()})"
     text = redact(first_line)[:300]
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
