@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from django.conf import settings
+from django.db import DatabaseError, connection
 
 from config.retry import StoreUnavailable, describe_error, is_transient
 from rag_data import ledger, store_sync
@@ -178,11 +179,24 @@ def ingest_paths(paths, *, id_prefix: str = "", progress: Callable[[int, int, st
                                   "reason": f"not attempted: {outages[-1]} unreachable "
                                             f"({OUTAGE_LIMIT} files in a row failed on it)"})
         else:
-            outage = _ingest_one(source, size, overlap, report)
+            outage = _ingest_locked(source, size, overlap, report)
             outages = outages + [outage] if outage else []
         if progress is not None:
             progress(done, len(sources), str(source.path))
     return report
+
+
+def _ingest_locked(source: SourceFile, size: int, overlap: int, report: IngestReport) -> str | None:
+    """One file under its document's lock, on a live connection (PostgreSQL may have restarted)."""
+    try:
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
+        with ledger.document_lock(source.document_id):
+            return _ingest_one(source, size, overlap, report)
+    except DatabaseError as error:  # the lock itself could not be taken: PostgreSQL is the problem
+        report.failed.append({"path": str(source.path), "document_id": source.document_id,
+                              "reason": f"PostgreSQL: {describe_error(error)}"})
+        return "PostgreSQL"
 
 
 def _ingest_one(source: SourceFile, size: int, overlap: int, report: IngestReport) -> str | None:

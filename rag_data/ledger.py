@@ -9,10 +9,12 @@ three flags are true; any rewrite first drops the document back to pending. A de
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from config.retry import describe_error
@@ -103,3 +105,23 @@ def _update(document: Document, **fields) -> None:
     Document.objects.filter(pk=document.pk).update(**fields)
     for name, value in fields.items():
         setattr(document, name, value)
+
+
+@contextlib.contextmanager
+def document_lock(document_id: str):
+    """Serialise writers of one document across threads and processes (a PostgreSQL advisory lock).
+
+    Two ingests of the same file would otherwise interleave their store writes; the lock lives in the
+    session, so it also ends if the connection dies.
+    """
+    key = int.from_bytes(hashlib.sha256(document_id.encode()).digest()[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+        except DatabaseError:
+            pass  # the connection is gone, and the lock with it

@@ -146,3 +146,29 @@ def test_after_three_outage_failures_the_rest_is_not_attempted(outage_stores, co
     assert all(r.startswith("Neo4j: ") for r in reasons[:3])
     assert all(r.startswith("not attempted: Neo4j unreachable") for r in reasons[3:])
     assert Document.objects.count() == 4  # the files not attempted were not written anywhere
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_document_is_written_by_one_ingest_at_a_time(settings):
+    """The advisory lock: a second holder waits until the first lets go (threads, real PostgreSQL)."""
+    import threading
+    import time
+
+    from django.db import connection
+
+    from rag_data import ledger
+
+    order = []
+
+    def second():
+        with ledger.document_lock("doc-locked"):
+            order.append("second")
+        connection.close()
+
+    with ledger.document_lock("doc-locked"):
+        worker = threading.Thread(target=second)
+        worker.start()
+        time.sleep(0.5)
+        order.append("first")
+    worker.join(timeout=30)
+    assert order == ["first", "second"]
