@@ -25,20 +25,7 @@ MODES = {
     "vector+graph": {"weights": {"vector": 1.0, "graph": 0.5, "keyword": 0.0}, "hops": 1},
     "hybrid": {"weights": None, "hops": 1},  # the settings' weights: all three sources
 }
-# Kept verbatim with graphstore.selectors.related_documents (hops formatted in, as there).
-_RELATED = """
-        MATCH (start:Document)-[:MENTIONS]->(c0:Concept)
-        WHERE start.document_id IN $ids
-        WITH DISTINCT c0
-        MATCH p = (c0)-[:RELATED_TO*0..{hops:d}]-(c:Concept)
-        WITH c, min(length(p)) AS distance
-        MATCH (d:Document)-[m:MENTIONS]->(c)
-        WHERE NOT d.document_id IN $ids
-        WITH d, sum(m.count * 1.0 / (1 + distance)) AS score, collect(DISTINCT c.name) AS via
-        RETURN d.document_id AS document_id, d.title AS title, d.source AS source, score, via
-        ORDER BY score DESC, document_id
-        LIMIT $limit
-    """
+from graphstore.selectors import RELATED_DOCUMENTS_CYPHER as _RELATED  # noqa: E402  (the same query)
 
 
 class RawSearch:

@@ -61,6 +61,21 @@ def documents_for_concepts(names: Iterable[str], limit: int = 100) -> list[dict]
     return [record.data() for record in result.records]
 
 
+RELATED_DOCUMENTS_CYPHER = """
+    MATCH (start:Document)-[:MENTIONS]->(c0:Concept)
+    WHERE start.document_id IN $ids
+    WITH DISTINCT c0
+    MATCH p = (c0)-[:RELATED_TO*0..{hops:d}]-(c:Concept)
+    WITH c, min(length(p)) AS distance
+    MATCH (d:Document)-[m:MENTIONS]->(c)
+    WHERE NOT d.document_id IN $ids
+    WITH d, sum(m.count * 1.0 / (1 + distance)) AS score, collect(DISTINCT c.name) AS via
+    RETURN d.document_id AS document_id, d.title AS title, d.source AS source, score, via
+    ORDER BY score DESC, document_id
+    LIMIT $limit
+"""  # hops (a checked whole number 1..3) is the one value formatted in: a path length can't be a parameter
+
+
 def related_documents(document_ids: Iterable[str], hops: int = 1, limit: int = 10) -> list[dict]:
     """Documents sharing concepts with the given ones, or mentioning concepts up to `hops` RELATED_TO steps away.
 
@@ -72,19 +87,7 @@ def related_documents(document_ids: Iterable[str], hops: int = 1, limit: int = 1
     hops = checked_hops(hops)  # a whole number 1..3: the one value formatted into the query text
     if not ids:
         return []
-    query = f"""
-        MATCH (start:Document)-[:MENTIONS]->(c0:Concept)
-        WHERE start.document_id IN $ids
-        WITH DISTINCT c0
-        MATCH p = (c0)-[:RELATED_TO*0..{hops:d}]-(c:Concept)
-        WITH c, min(length(p)) AS distance
-        MATCH (d:Document)-[m:MENTIONS]->(c)
-        WHERE NOT d.document_id IN $ids
-        WITH d, sum(m.count * 1.0 / (1 + distance)) AS score, collect(DISTINCT c.name) AS via
-        RETURN d.document_id AS document_id, d.title AS title, d.source AS source, score, via
-        ORDER BY score DESC, document_id
-        LIMIT $limit
-    """
+    query = RELATED_DOCUMENTS_CYPHER.format(hops=hops)
     result = client.read(query, ids=ids, limit=checked_limit(limit))
     return [record.data() for record in result.records]
 

@@ -61,3 +61,19 @@ def make_chunk():
         )
 
     return _make
+
+
+@pytest.fixture
+def stub():
+    """A local OpenAI-compatible HTTP stub (embeddings, chat completions): not a store."""
+    from rag_data.tests.httpstub import StubServer
+
+    with StubServer() as server:
+        yield server
+
+
+@pytest.fixture
+def fast_retries(settings):
+    settings.STORE_RETRY_ATTEMPTS = 3
+    settings.STORE_RETRY_INITIAL_WAIT = 0
+    settings.STORE_RETRY_MAX_WAIT = 0

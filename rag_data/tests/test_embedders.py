@@ -6,20 +6,8 @@ import pytest
 
 from config.retry import StoreUnavailable
 from rag_data.embedders import EmbedderError, OfflineHashingEmbedder, OpenAICompatibleEmbedder, get_embedder
-from rag_data.tests.httpstub import StubServer
 
 
-@pytest.fixture
-def stub():
-    with StubServer() as server:
-        yield server
-
-
-@pytest.fixture
-def fast_retries(settings):
-    settings.STORE_RETRY_ATTEMPTS = 3
-    settings.STORE_RETRY_INITIAL_WAIT = 0
-    settings.STORE_RETRY_MAX_WAIT = 0
 
 
 def _vectors(n, dim=3):

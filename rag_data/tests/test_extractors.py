@@ -13,7 +13,7 @@ from rag_data.extractors import (
     normalise,
     parse_concept_list,
 )
-from rag_data.tests.httpstub import StubServer, chat_reply
+from rag_data.tests.httpstub import chat_reply
 
 TEXT = """# Hybrid retrieval
 Hybrid retrieval combines a vector database with a knowledge graph. The vector database stores
@@ -67,17 +67,6 @@ def test_parse_concept_list_rejects_non_lists(answer):
         parse_concept_list(answer)
 
 
-@pytest.fixture
-def stub():
-    with StubServer() as server:
-        yield server
-
-
-@pytest.fixture
-def fast_retries(settings):
-    settings.STORE_RETRY_ATTEMPTS = 3
-    settings.STORE_RETRY_INITIAL_WAIT = 0
-    settings.STORE_RETRY_MAX_WAIT = 0
 
 
 def test_llm_extractor_posts_a_chat_completion_and_counts_mentions(stub, settings):
