@@ -18,6 +18,8 @@ import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
  *   NEO4J_BOLT_HOST / NEO4J_BOLT_PORT   listen address (127.0.0.1:7687)
  *   NEO4J_PASSWORD  password set for user "neo4j" (auth is on; at least 8 characters)
  *   NEO4J_PAGECACHE page cache size (64m)
+ *   NEO4J_AUTH_MAX_FAILED_ATTEMPTS  failed logins before a user is locked for a few seconds (0: never,
+ *                   the default on this loopback-only stack, whose tests try wrong passwords on purpose)
  */
 public class Launcher {
     public static void main(String[] args) throws Exception {
@@ -32,6 +34,8 @@ public class Launcher {
                 .setConfig(BoltConnector.listen_address, new SocketAddress(host, port))
                 .setConfig(BoltConnector.advertised_address, new SocketAddress(host, port))
                 .setConfig(GraphDatabaseSettings.auth_enabled, true)
+                .setConfig(GraphDatabaseSettings.auth_max_failed_attempts,
+                        Integer.parseInt(env.getOrDefault("NEO4J_AUTH_MAX_FAILED_ATTEMPTS", "0")))
                 .setConfig(GraphDatabaseSettings.pagecache_memory, parseBytes(env.getOrDefault("NEO4J_PAGECACHE", "64m")))
                 .setConfig(GraphDatabaseSettings.shutdown_transaction_end_timeout, Duration.ofSeconds(5))
                 .build();
