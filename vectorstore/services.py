@@ -130,26 +130,23 @@ def _text(value, key: str, where: str) -> str:
 
 def delete_document_chunks(document_ids: Iterable[str]) -> int:
     """Delete every chunk of the given documents; returns how many chunks the engine reports deleted."""
-    if isinstance(document_ids, (str, bytes)):
-        raise ValueError("document_ids must be a list of ids, not a single string")
-    ids = sorted(set(document_ids))
-    name = collection_name()
-    deleted = 0
-    for start in range(0, len(ids), _DELETE_BATCH):
-        result = call("delete", name, filter=field_in("document_id", ids[start:start + _DELETE_BATCH]))
-        # Standalone answers {"delete_count": n}, Lite the list of deleted primary keys.
-        deleted += result.get("delete_count", 0) if isinstance(result, Mapping) else len(result)
-    return deleted
+    return _delete_in_batches(document_ids, "document_ids",
+                              lambda batch: {"filter": field_in("document_id", batch)})
 
 
 def delete_chunks(chunk_ids: Iterable[str]) -> int:
     """Delete chunks by primary key: much cheaper than a delete by expression on a standalone server."""
-    if isinstance(chunk_ids, (str, bytes)):
-        raise ValueError("chunk_ids must be a list of ids, not a single string")
-    ids = sorted(set(chunk_ids))
+    return _delete_in_batches(chunk_ids, "chunk_ids", lambda batch: {"ids": batch})
+
+
+def _delete_in_batches(ids: Iterable[str], what: str, selection) -> int:
+    if isinstance(ids, (str, bytes)):
+        raise ValueError(f"{what} must be a list of ids, not a single string")
+    ids = sorted(set(ids))
     name = collection_name()
     deleted = 0
     for start in range(0, len(ids), _DELETE_BATCH):
-        result = call("delete", name, ids=ids[start:start + _DELETE_BATCH])
+        result = call("delete", name, **selection(ids[start:start + _DELETE_BATCH]))
+        # Standalone answers {"delete_count": n}, Lite the list of deleted primary keys.
         deleted += result.get("delete_count", 0) if isinstance(result, Mapping) else len(result)
     return deleted
