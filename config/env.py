@@ -14,10 +14,6 @@ from urllib.parse import urlsplit
 
 import environ
 
-SECRET_VARIABLES = frozenset(
-    {"DJANGO_SECRET_KEY", "DATABASE_URL", "MILVUS_TOKEN", "NEO4J_PASSWORD", "API_TOKEN",
-     "EMBEDDER_API_KEY", "EXTRACTOR_API_KEY"}
-)
 NEO4J_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 MILVUS_SERVER_SCHEMES = ("http", "https", "tcp", "grpc", "unix")
 MILVUS_INDEX_TYPES = ("HNSW", "IVF_FLAT", "FLAT", "AUTOINDEX")

@@ -4,8 +4,6 @@ import pytest
 
 from graphstore import schema
 
-# The shared fixture lives in tests/conftest.py, which pytest only loads for tests under tests/.
-from tests.conftest import neo4j_store  # noqa: F401
 
 
 

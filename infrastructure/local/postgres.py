@@ -109,9 +109,11 @@ class Postgres(Engine):
                 conn.execute(INIT_SQL.read_text())
 
     def up(self) -> str:
-        message = super().up()
-        self._ensure_app_role()
-        return message
+        # A running server gets DATABASE_URL's role and password before the probe logs in with them;
+        # a new one gets them in launch().
+        if self.alive():
+            self._ensure_app_role()
+        return super().up()
 
     def probe(self) -> str:
         import psycopg

@@ -8,7 +8,6 @@ import pytest
 
 from rag_data.models import Feedback, Query
 from rag_data.tests.search_corpus import MAIN_RELATIONS, QUERY, main_corpus, seed
-from tests.conftest import milvus_backend, milvus_lite_uri, neo4j_store  # noqa: F401  (shared real engines)
 
 TOKEN = "tok-4f9c2e7a1b8d6e3f-very-secret"
 EQUAL = {"vector": 1, "graph": 1, "keyword": 1}

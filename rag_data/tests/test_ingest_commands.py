@@ -16,7 +16,6 @@ from rag_data.tests.ingest_support import (  # noqa: F401 (fixtures)
     own_drift,
     stores,
 )
-from tests.conftest import milvus_backend, milvus_lite_uri, neo4j_store  # noqa: F401
 from vectorstore import services as vector_services
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

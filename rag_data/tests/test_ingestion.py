@@ -15,7 +15,6 @@ from rag_data.tests.ingest_support import (  # noqa: F401 (fixtures)
     stores,
     assert_stores_agree,
 )
-from tests.conftest import milvus_backend, milvus_lite_uri, neo4j_store  # noqa: F401
 from rag_data.tests.ingest_support import outage_stores  # noqa: F401,E402
 from vectorstore import selectors as vector_selectors
 

@@ -20,7 +20,7 @@ from rag_data.tests.ingest_support import (  # noqa: F401 (fixtures)
     pg_state,
     stores,
 )
-from tests.conftest import MILVUS_SERVER_URI, milvus_backend, milvus_lite_uri, neo4j_store  # noqa: F401
+from tests.fixtures import MILVUS_SERVER_URI
 from vectorstore import services as vector_services
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -9,7 +9,6 @@ from config.retry import StoreUnavailable
 from rag_data import retrieval
 from rag_data.models import Chunk, Query
 from rag_data.tests.search_corpus import MAIN_RELATIONS, QUERY, SeedDoc, main_corpus, seed
-from tests.conftest import milvus_backend, milvus_lite_uri, neo4j_store  # noqa: F401  (shared real engines)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -11,7 +11,6 @@ from django.core.management import CommandError, call_command
 
 from rag_data.models import Query
 from rag_data.tests.search_corpus import MAIN_RELATIONS, QUERY, SeedDoc, main_corpus, seed
-from tests.conftest import milvus_backend, milvus_lite_uri, neo4j_store  # noqa: F401  (shared real engines)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

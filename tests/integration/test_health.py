@@ -19,7 +19,7 @@ MARGIN = 6.0  # generous: this proves "no hang", it is not a speed goal (see ben
 @pytest.fixture
 def ready_stores(settings, milvus_lite_uri):
     """All three stores initialised; Milvus is the real standalone server."""
-    from tests.conftest import MILVUS_SERVER_URI
+    from tests.fixtures import MILVUS_SERVER_URI
     from vectorstore import client
 
     settings.HEALTH_CHECK_TIMEOUT = TIMEOUT

@@ -2,8 +2,6 @@
 
 import pytest
 
-from tests.conftest import milvus_backend, milvus_lite_uri  # noqa: F401  (shared, real engines)
-
 TEST_DIM = 16
 
 
