@@ -41,7 +41,10 @@ INSTALLED_APPS = [
     "rag_data",
     "vectorstore",
     "graphstore",
-    "health_check",  # after rag_data, whose `health_check` command replaces the library's
+    "ingestion",
+    "retrieval",
+    "stores",
+    "health_check",  # after stores, whose `health_check` command replaces the library's
 ]
 
 MIDDLEWARE = [
@@ -156,7 +159,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "config.redact.RedactingFilter"}},
+    "filters": {"redact_secrets": {"()": "core.redact.RedactingFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": _read.str("LOG_LEVEL", "INFO").upper()},
     "loggers": {
@@ -171,7 +174,7 @@ LOGGING = {
         # Milvus Lite's in-process gRPC server logs a traceback for RPCs it does not implement
         # (AllocTimestamp, which pymilvus 3 probes); the client handles the answer, so it is noise.
         "grpc._server": {"level": "CRITICAL"},
-        # django-health-check logs a traceback per failing check; config.health logs one line instead.
+        # django-health-check logs a traceback per failing check; core.health logs one line instead.
         "health_check": {"level": "ERROR"},
     },
 }

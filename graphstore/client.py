@@ -1,7 +1,7 @@
 """The one way into Neo4j: a cached driver built from the settings, shared with neomodel.
 
 Retries are not stacked: only opening the driver (the first `verify_connectivity`) goes through
-`config.retry.call_with_retry`; queries run as managed transactions (`execute_query`,
+`core.retry.call_with_retry`; queries run as managed transactions (`execute_query`,
 `session.execute_write`/`execute_read`), which the driver itself retries on transient errors for up to
 `max_transaction_retry_time`. Because the driver may replay a transaction, every write must be idempotent.
 """
@@ -18,9 +18,9 @@ from neo4j import Driver, EagerResult, GraphDatabase, RoutingControl
 from neo4j.exceptions import AuthError, ClientError
 from neomodel import NeomodelConfig, db, set_config
 
-from config.deadline import call_with_deadline
-from config.redact import redact
-from config.retry import StoreUnavailable, call_with_retry
+from core.deadline import call_with_deadline
+from core.redact import redact
+from core.retry import StoreUnavailable, call_with_retry
 
 logger = logging.getLogger(__name__)
 

@@ -159,6 +159,6 @@ def _result_row(position: int, row) -> dict:
 
 
 # Document lifecycle writes live in their own modules (each kept short); re-exported here for callers.
-from rag_data.deletion import DocumentNotFound, delete_document  # noqa: E402,F401
-from rag_data.ingestion import IngestReport, ingest_paths  # noqa: E402,F401
-from rag_data.reconcile import ReconcileReport, reconcile  # noqa: E402,F401
+from ingestion.deletion import DocumentNotFound, delete_document  # noqa: E402,F401
+from ingestion.services import IngestReport, ingest_paths  # noqa: E402,F401
+from ingestion.reconcile import ReconcileReport, reconcile  # noqa: E402,F401

@@ -1,6 +1,6 @@
 """The one module through which every Milvus call goes: a cached client, per-call timeouts, clean errors.
 
-Retries: opening the client is wrapped in the shared policy (config.retry), because it fails fast when
+Retries: opening the client is wrapped in the shared policy (core.retry), because it fails fast when
 the server is down; each RPC already retries on its own within its `timeout=`, so `call()` only maps
 failures to one-line, credential-free exceptions and never stacks another retry on top.
 """
@@ -18,8 +18,8 @@ from pymilvus import MilvusClient
 from pymilvus.exceptions import MilvusException
 
 from config.env import MILVUS_SERVER_SCHEMES
-from config.redact import redact
-from config.retry import StoreUnavailable, call_with_retry, describe_error, is_transient
+from core.redact import redact
+from core.retry import StoreUnavailable, call_with_retry, describe_error, is_transient
 
 STORE = "Milvus"
 _COLLECTION_NOT_FOUND = 100  # the error code both standalone and Lite use

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from rag_data.models import Chunk, Document, Feedback, Query
 
-from .conftest import sha256
+from tests.fixtures import sha256
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 

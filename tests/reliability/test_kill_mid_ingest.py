@@ -10,9 +10,9 @@ import time
 import pytest
 from django.db import connections
 
-from rag_data.ingestion import ingest_paths
+from ingestion.services import ingest_paths
 from rag_data.models import Document
-from rag_data.reconcile import reconcile
+from ingestion.reconcile import reconcile
 from tests.integration.engines import eventually
 from tests.reliability import support
 
@@ -24,7 +24,7 @@ KILL_AFTER = 12
 
 def _reachable() -> bool:
     from graphstore import client as graph
-    from rag_data.store_sync import prepare_stores
+    from ingestion.store_sync import prepare_stores
 
     try:
         connections.close_all()

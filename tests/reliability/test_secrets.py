@@ -92,7 +92,7 @@ def test_no_endpoint_or_log_line_shows_a_secret(env, client, admin_user, setting
     from django.test import Client
 
     from graphstore.client import reset_driver
-    from rag_data.ingestion import ingest_paths
+    from ingestion.services import ingest_paths
     from vectorstore.client import reset_client
 
     base, prefix, corpus = env
