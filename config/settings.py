@@ -1,7 +1,7 @@
 """Settings for the RAG data layer: every value from the environment, validated at import time.
 
 Local defaults match the local stack (`make stack-up`); DJANGO_ENV=production makes secrets
-mandatory and turns DEBUG off by default. See README.md for every variable.
+mandatory and turns DEBUG off by default. See docs/configuration.md for every variable.
 """
 
 import os

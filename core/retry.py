@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import tenacity
 from django.conf import settings
 
+from core.redact import redact
+
 logger = logging.getLogger(__name__)
 
 _GRPC_TRANSIENT = {"UNAVAILABLE", "DEADLINE_EXCEEDED"}
@@ -150,8 +152,6 @@ def call_with_retry(store: str, func, *args, limits: RetryLimits | None = None, 
 
 def describe_error(error: BaseException) -> str:
     """A one-line, credential-free description: the error's type and the first line of its text."""
-    from core.redact import redact
-
     first_line = (str(error).strip().splitlines() or [""])[0]
     code = _grpc_code_name(error)
     if code and callable(getattr(error, "details", None)):  # a gRPC error's str() is a multi-line repr

@@ -7,8 +7,12 @@ cascade) go last. A deletion that dies half-way leaves a `deleting` row, which r
 
 from __future__ import annotations
 
+from graphstore import client as graph_client
+from graphstore import services as graph
+from ingestion.store_sync import StoreFailure
 from rag_data import ledger
 from rag_data.models import Document
+from vectorstore import services as vectors
 
 
 class DocumentNotFound(LookupError):
@@ -22,12 +26,8 @@ def delete_document(document_id: str) -> dict:
     document = Document.objects.filter(document_id=document_id).first()
     if document is None:
         raise DocumentNotFound(document_id)
-    from graphstore.client import get_driver
-    from ingestion.store_sync import StoreFailure
-    from vectorstore import services as vectors
-
     # Reach both stores before touching the ledger; Milvus Lite serves deletes only on a loaded collection.
-    for store, step in (("Milvus", vectors.ensure_collection), ("Neo4j", get_driver)):
+    for store, step in (("Milvus", vectors.ensure_collection), ("Neo4j", graph_client.get_driver)):
         try:
             step()
         except Exception as error:
@@ -37,9 +37,6 @@ def delete_document(document_id: str) -> dict:
 
 def finish_deletion(document: Document) -> dict:
     """Carry out (or resume) the deletion of a ledger row; the stores' deletes are idempotent."""
-    from graphstore import services as graph
-    from vectorstore import services as vectors
-
     ledger.mark_deleting(document)
     milvus_deleted = vectors.delete_document_chunks([document.document_id])
     ledger.mark_gone_from(document, milvus=True)

@@ -15,17 +15,15 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 
-import grpc
-from pymilvus.exceptions import MilvusException
-
 from core.retry import StoreUnavailable, describe_error
+from graphstore import selectors as graph_selectors
+from graphstore import services as graph_services
 from ingestion import store_sync
-from rag_data import ledger
 from ingestion.deletion import finish_deletion
+from rag_data import ledger
 from rag_data.models import Chunk, Document
-
-_SCAN_BATCH = 1000
-_DELETE_BATCH = 500
+from vectorstore import selectors as vector_selectors
+from vectorstore import services as vector_services
 
 
 @dataclass
@@ -50,32 +48,6 @@ class ReconcileReport:
         return {**asdict(self), "drift_found": self.drift_found}
 
 
-def milvus_chunk_documents() -> dict[str, str]:
-    """{chunk_id: document_id} for every row of the collection, paged with query_iterator."""
-    from vectorstore.client import call, collection_name, translate_error
-
-    name = collection_name()
-    found: dict[str, str] = {}
-    iterator = call("query_iterator", name, batch_size=_SCAN_BATCH, filter="",
-                    output_fields=["chunk_id", "document_id"], consistency_level="Strong")
-    try:
-        while batch := iterator.next():
-            found.update((row["chunk_id"], row["document_id"]) for row in batch)
-    except (MilvusException, grpc.RpcError) as error:
-        raise translate_error(error, "query_iterator", (name,)) from error
-    finally:
-        iterator.close()
-    return found
-
-
-def _delete_milvus_chunks(chunk_ids: list[str]) -> None:
-    from vectorstore.client import call, collection_name
-    from vectorstore.filters import field_in
-
-    for start in range(0, len(chunk_ids), _DELETE_BATCH):
-        call("delete", collection_name(), filter=field_in("chunk_id", chunk_ids[start:start + _DELETE_BATCH]))
-
-
 def _in_store(store: str, func, *args):
     try:
         return func(*args)
@@ -84,15 +56,11 @@ def _in_store(store: str, func, *args):
 
 
 def reconcile(dry_run: bool = False) -> ReconcileReport:
-    from graphstore import selectors as graph_selectors
-    from graphstore import services as graph
-    from vectorstore import selectors as vector_selectors
-
     report = ReconcileReport(dry_run=dry_run)
     if dry_run:  # change nothing: an absent collection just means nothing is in Milvus
         collection = _in_store("Milvus", vector_selectors.collection_exists)
         if collection:
-            _in_store("Milvus", _load_only)
+            _in_store("Milvus", vector_services.load_collection)
     else:
         store_sync.prepare_stores()
         collection = True
@@ -104,7 +72,7 @@ def reconcile(dry_run: bool = False) -> ReconcileReport:
             Chunk.objects.values_list("document__document_id", "chunk_id").iterator(chunk_size=5000))):
         pg_chunks[document_id].add(chunk_id)
         chunk_owner[chunk_id] = document_id
-    milvus = _in_store("Milvus", milvus_chunk_documents) if collection else {}
+    milvus = _in_store("Milvus", vector_selectors.all_chunk_documents) if collection else {}
     graph_documents = set(_in_store("Neo4j", graph_selectors.document_ids))
     report.documents = len(documents)
 
@@ -136,21 +104,12 @@ def reconcile(dry_run: bool = False) -> ReconcileReport:
 
     for document_id in report.interrupted_deletions:
         _in_store("Milvus/Neo4j", finish_deletion, documents[document_id])
-    _in_store("Milvus", _delete_milvus_chunks, report.orphan_milvus_chunks)
+    _in_store("Milvus", vector_services.delete_chunks, report.orphan_milvus_chunks)
     for document_id in report.orphan_neo4j_documents:
-        _in_store("Neo4j", graph.delete_document, document_id)
+        _in_store("Neo4j", graph_services.delete_document, document_id)
     for document, needs_milvus, needs_neo4j in to_repair:
         _repair(document, needs_milvus, needs_neo4j, report)
     return report
-
-
-def _load_only() -> None:
-    from pymilvus.client.types import LoadState
-
-    from vectorstore.client import call, collection_name
-
-    if call("get_load_state", collection_name()).get("state") != LoadState.Loaded:
-        call("load_collection", collection_name())
 
 
 def _repair(document: Document, needs_milvus: bool, needs_neo4j: bool, report: ReconcileReport) -> None:

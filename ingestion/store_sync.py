@@ -10,11 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
+from django.db import connection
+
 from core.retry import StoreUnavailable, call_with_retry, describe_error
+from graphstore import services as graph
 from ingestion.chunking import reassemble
+from rag_data.models import Document
 from textmodels.embedders import get_embedder
 from textmodels.extractors import co_occurrence, get_extractor
-from rag_data.models import Document
+from vectorstore import services as vectorstore
 
 MILVUS_CONTENT_BYTES = 65535
 MILVUS_BATCH = 256  # rows per upsert: bounded message size even with long chunks
@@ -33,13 +37,8 @@ def prepare_stores() -> None:
     """Reach all three stores before writing anything: the PostgreSQL connection; the collection
     created if missing and loaded (Milvus Lite must load it in every process); the graph constraints
     (MERGE on an unindexed property would scan every node)."""
-    from django.db import connection
-
-    from graphstore import services as graph
-    from vectorstore import services as vectors
-
     for store, step in (("PostgreSQL", lambda: call_with_retry("PostgreSQL", connection.ensure_connection)),
-                        ("Milvus", vectors.ensure_collection), ("Neo4j", graph.install_constraints)):
+                        ("Milvus", vectorstore.ensure_collection), ("Neo4j", graph.install_constraints)):
         try:
             step()
         except Exception as error:  # whatever the driver raised: one line naming the store
@@ -84,8 +83,6 @@ def write_milvus(document: Document, chunks: Sequence, vectors: Sequence[Sequenc
     gone are deleted, by primary key; without, every row of the document is deleted by expression,
     which is thorough but costs a few hundred milliseconds on a standalone server.
     """
-    from vectorstore import services as vectorstore
-
     if vectors is None:
         vectors = embed([chunk.text for chunk in chunks])
     rows = milvus_rows(document, chunks, vectors)
@@ -106,8 +103,6 @@ def concepts(chunk_texts: Sequence[str]) -> tuple[dict[str, int], list[tuple[str
 
 def write_neo4j(document: Document, chunk_texts: Sequence[str], extracted=None) -> int:
     """Upsert the Document node, relink its concepts (old mentions removed), set co-occurrence weights."""
-    from graphstore import services as graph
-
     found, pairs = extracted if extracted is not None else concepts(chunk_texts)
     graph.upsert_document(document.document_id, document.title, document.source_path, document.content_hash)
     graph.link_document_concepts(document.document_id, found, replace=True)

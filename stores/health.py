@@ -6,6 +6,8 @@ bounded-probe base in core.health; this module only lists them and shapes the an
 
 from __future__ import annotations
 
+import asyncio
+
 from django.http import JsonResponse
 from health_check.views import HealthCheckView
 
@@ -45,3 +47,18 @@ class ReadinessView(HealthCheckView):
 def liveness(request):
     """The process answers; no store is touched (for orchestrators' liveness probes)."""
     return JsonResponse({"status": "alive"})
+
+
+def check_results(view: ReadinessView | None = None) -> list:
+    """Run every readiness check in this process (each bounded by its timeout); django-health-check results."""
+    view = view or ReadinessView()
+
+    async def gather():
+        return await asyncio.gather(*(check.get_result() for check in view.get_checks()))
+
+    return asyncio.run(gather())
+
+
+def run_checks() -> dict[str, str | None]:
+    """{store: None when healthy, else a one-line reason}."""
+    return {repr(result.check): (str(result.error.message) if result.error else None) for result in check_results()}

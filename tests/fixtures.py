@@ -53,14 +53,14 @@ def milvus_backend(request, settings, milvus_lite_uri):
     else:
         settings.MILVUS_URI = milvus_lite_uri
     settings.MILVUS_COLLECTION = f"test_{uuid.uuid4().hex[:12]}"
-    client.reset_client()
+    client.connection().close()
     yield request.param
     try:
         milvus = client.get_client()
         if milvus.has_collection(settings.MILVUS_COLLECTION):
             milvus.drop_collection(settings.MILVUS_COLLECTION)
     finally:
-        client.reset_client()
+        client.connection().close()
 
 
 @pytest.fixture
@@ -69,12 +69,12 @@ def neo4j_store(settings):
     from graphstore import client
 
     _require_port("Neo4j", settings.NEO4J_URI.replace("bolt://", "http://"), 7687)
-    client.reset_driver()
+    client.connection().close()
     driver = client.get_driver()
     driver.execute_query("MATCH (n) DETACH DELETE n", database_=settings.NEO4J_DATABASE)
     yield driver
     driver.execute_query("MATCH (n) DETACH DELETE n", database_=settings.NEO4J_DATABASE)
-    client.reset_driver()
+    client.connection().close()
 
 
 @pytest.fixture(scope="session")

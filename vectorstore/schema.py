@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from django.conf import settings
-from pymilvus import CollectionSchema, DataType, MilvusClient
+from vectorstore._pymilvus import CollectionSchema, DataType, MilvusClient
 
 PRIMARY_KEY = "chunk_id"
 VECTOR_FIELD = "embedding"

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-import grpc
-from pymilvus.client.types import LoadState
-from pymilvus.exceptions import MilvusException
-
 from vectorstore import schema
+from vectorstore._pymilvus import LoadState, MilvusException, grpc
 from vectorstore.client import call, collection_name, is_lite, safe_uri, translate_error
 from vectorstore.filters import build_filter, field_in
 
@@ -153,4 +150,20 @@ def matching_chunks(chunk_ids: Iterable[str], filters: Mapping | None = None,
         )
         for row in rows:
             found[row["chunk_id"]] = {"document_id": row.get("document_id"), "metadata": row.get("metadata") or {}}
+    return found
+
+
+def all_chunk_documents(batch_size: int = 1000) -> dict[str, str]:
+    """{chunk_id: document_id} for every row of the collection, paged with query_iterator (for reconcile)."""
+    name = collection_name()
+    found: dict[str, str] = {}
+    iterator = call("query_iterator", name, batch_size=batch_size, filter="",
+                    output_fields=["chunk_id", "document_id"], consistency_level="Strong")
+    try:
+        while batch := iterator.next():
+            found.update((row["chunk_id"], row["document_id"]) for row in batch)
+    except (MilvusException, grpc.RpcError) as error:
+        raise translate_error(error, "query_iterator", (name,)) from error
+    finally:
+        iterator.close()
     return found

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 
-from pymilvus.client.types import LoadState
 
 from vectorstore import schema
+from vectorstore._pymilvus import LoadState
 from vectorstore.client import VectorStoreError, call, collection_name
 from vectorstore.filters import field_in
 from vectorstore.selectors import vector_index
@@ -54,6 +54,11 @@ def ensure_collection() -> str:
         raise SchemaMismatch(name, differences)
     _load(name)
     return "exists"
+
+
+def load_collection() -> None:
+    """Load the configured collection if it is not loaded (changes no data; Milvus Lite loads per process)."""
+    _load(collection_name())
 
 
 def _load(name: str) -> None:

@@ -61,17 +61,17 @@ class Neo4jOutage:
         self.settings, self.good_uri = settings, settings.NEO4J_URI
 
     def start(self) -> None:
-        from graphstore.client import reset_driver
+        from graphstore.client import connection as graph_connection
 
         self.settings.STORE_RETRY_ATTEMPTS, self.settings.STORE_RETRY_MAX_SECONDS = 1, 1
         self.settings.NEO4J_URI = self.CLOSED
-        reset_driver()
+        graph_connection().close()
 
     def end(self) -> None:
-        from graphstore.client import reset_driver
+        from graphstore.client import connection as graph_connection
 
         self.settings.NEO4J_URI = self.good_uri
-        reset_driver()
+        graph_connection().close()
 
     def wipe(self) -> None:
         from graphstore.client import get_driver
@@ -84,14 +84,14 @@ class Neo4jOutage:
 def outage_stores(milvus_backend, settings):
     """Like `stores`, for tests that take Neo4j away part-way; the graph is wiped with a fresh driver
     (neo4j_store's own driver is closed as soon as the settings change)."""
-    from graphstore.client import reset_driver
+    from graphstore.client import connection as graph_connection
 
     _small(settings)
     outage = Neo4jOutage(settings)
     outage.wipe()
     yield outage
     outage.wipe()
-    reset_driver()
+    graph_connection().close()
 
 
 @pytest.fixture
@@ -115,10 +115,10 @@ def pg_state() -> dict[str, set[str]]:
 
 
 def milvus_state() -> dict[str, set[str]]:
-    from ingestion.reconcile import milvus_chunk_documents
+    from vectorstore.selectors import all_chunk_documents
 
     state: dict[str, set[str]] = defaultdict(set)
-    for chunk_id, document_id in milvus_chunk_documents().items():
+    for chunk_id, document_id in all_chunk_documents().items():
         state[document_id].add(chunk_id)
     return dict(state)
 

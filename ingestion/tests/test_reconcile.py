@@ -95,7 +95,7 @@ def test_killing_milvus_mid_ingest_then_reconcile_leaves_the_stores_identical(ne
     settings.MILVUS_TIMEOUT = 3
     settings.EMBEDDING_DIM, settings.CHUNK_SIZE, settings.CHUNK_OVERLAP = 32, 300, 50
     settings.STORE_RETRY_ATTEMPTS = 2  # (not STORE_RETRY_MAX_SECONDS: changing it would reopen the Neo4j driver)
-    client.reset_client()
+    client.connection().close()
     topics = ["vector", "graph", "keyword", "fusion", "ledger", "milvus", "neo4j", "postgres"]
     for n in range(200):
         a, b = topics[n % 8], topics[(n * 3 + 1) % 8]
@@ -130,7 +130,7 @@ def test_killing_milvus_mid_ingest_then_reconcile_leaves_the_stores_identical(ne
     for document in Document.objects.filter(status="complete"):
         assert document.in_postgres and document.in_milvus and document.in_neo4j
 
-    client.reset_client()
+    client.connection().close()
     assert eventually(_reachable, timeout=240, interval=3)
     fixed = reconcile()
     print("ingest:", report.counts(), "reconcile:", {k: len(v) for k, v in fixed.as_dict().items()
@@ -140,7 +140,7 @@ def test_killing_milvus_mid_ingest_then_reconcile_leaves_the_stores_identical(ne
     assert set(report.created) <= set(state)
     assert own_drift(reconcile(dry_run=True)) == {}
     client.get_client().drop_collection(settings.MILVUS_COLLECTION)
-    client.reset_client()
+    client.connection().close()
 
 
 def _reachable() -> bool:
@@ -152,5 +152,5 @@ def _reachable() -> bool:
         selectors.count_chunks()
         return True
     except Exception:
-        client.reset_client()
+        client.connection().close()
         return False

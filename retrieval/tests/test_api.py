@@ -171,11 +171,11 @@ def test_unreachable_store_is_503_naming_it_without_secrets(client, settings, mi
     seed(main_corpus(), neo4j=False)
     settings.NEO4J_URI = "bolt://127.0.0.1:1"
     settings.STORE_RETRY_ATTEMPTS, settings.STORE_RETRY_MAX_SECONDS = 1, 0.5
-    graph_client.reset_driver()
+    graph_client.connection().close()
     try:
         response = post(client, "/api/search", {"query": QUERY, "hops": 1})
     finally:
-        graph_client.reset_driver()
+        graph_client.connection().close()
     assert response.status_code == 503
     assert response.json()["error"].startswith("Neo4j is unreachable")
     assert settings.NEO4J_PASSWORD not in response.content.decode()

@@ -177,13 +177,13 @@ def test_unreachable_graph_fails_the_search_naming_neo4j(milvus_backend, setting
 
     settings.NEO4J_URI = "bolt://127.0.0.1:1"
     settings.STORE_RETRY_ATTEMPTS, settings.STORE_RETRY_MAX_SECONDS = 1, 0.5
-    client.reset_driver()
+    client.connection().close()
     with pytest.raises(StoreUnavailable, match="^Neo4j is unreachable") as raised:
         pipeline.search(QUERY, hops=1, weights=EQUAL)
     assert raised.value.store == "Neo4j"
     assert settings.NEO4J_PASSWORD not in str(raised.value)
     assert not Query.objects.exists()
-    client.reset_driver()
+    client.connection().close()
 
 
 def test_missing_collection_is_reported_as_milvus_unavailable(milvus_backend, neo4j_store):

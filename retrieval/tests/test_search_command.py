@@ -73,10 +73,10 @@ def test_store_down_is_a_one_line_error_naming_it(settings, milvus_backend):
     seed(main_corpus(), neo4j=False)
     settings.NEO4J_URI = "bolt://127.0.0.1:1"
     settings.STORE_RETRY_ATTEMPTS, settings.STORE_RETRY_MAX_SECONDS = 1, 0.5
-    client.reset_driver()
+    client.connection().close()
     try:
         with pytest.raises(CommandError, match="^Neo4j is unreachable") as raised:
             run(QUERY, "--hops", "1")
     finally:
-        client.reset_driver()
+        client.connection().close()
     assert "\n" not in str(raised.value) and settings.NEO4J_PASSWORD not in str(raised.value)

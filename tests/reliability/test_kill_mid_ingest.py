@@ -66,7 +66,7 @@ def test_engine_killed_mid_ingest_then_reconcile_leaves_identical_stores(store, 
         for document in Document.objects.filter(document_id__startswith=prefix, status="complete"):
             assert document.in_postgres and document.in_milvus and document.in_neo4j
 
-        # The app's cached clients recover by themselves: no reset_client()/reset_driver() here.
+        # The app's cached clients recover by themselves: no milvus_connection().close()/graph_connection().close() here.
         assert eventually(_reachable, timeout=120, interval=1), f"{store} did not come back"
         fixed = reconcile()
         assert not fixed.failed, fixed.failed

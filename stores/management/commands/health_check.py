@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 
 from django.core.management.base import BaseCommand
 
-from core.health import ReadinessView
+from stores.health import ReadinessView, check_results
 
 
 class Command(BaseCommand):
@@ -19,7 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         view = ReadinessView()
-        results = asyncio.run(_gather(view))
+        results = check_results(view)
         failing = [result for result in results if result.error]
         if options["json"]:
             view.results = results
@@ -31,7 +30,3 @@ class Command(BaseCommand):
         sys.stdout.flush()
         if failing:
             sys.exit(1)
-
-
-async def _gather(view):
-    return await asyncio.gather(*(check.get_result() for check in view.get_checks()))
