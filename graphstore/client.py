@@ -20,14 +20,13 @@ from neomodel import NeomodelConfig, db, set_config
 
 from core.deadline import call_with_deadline
 from core.redact import redact
+from core.binding import ConnectionSlot
 from core.retry import StoreUnavailable, call_with_retry
 
 logger = logging.getLogger(__name__)
 
 STORE = "Neo4j"
 
-_lock = threading.RLock()
-_bound: GraphConnection | None = None
 
 
 class GraphAuthError(StoreUnavailable):
@@ -113,27 +112,9 @@ class GraphConnection:
         return driver
 
 
-def bind(connection: GraphConnection | None) -> GraphConnection | None:
-    """Make `connection` the one every graphstore call uses; returns the one bound before (not closed)."""
-    global _bound
-    with _lock:
-        previous, _bound = _bound, connection
-    return previous
-
-
-def connection() -> GraphConnection:
-    """The bound connection. When none is bound, or the NEO4J_* settings changed (tests change them), a
-    connection for the current settings is bound in its place and the old one closed."""
-    global _bound
-    fresh = GraphConnection.from_settings()
-    with _lock:
-        current = _bound
-        if current is not None and current.key == fresh.key:
-            return current
-        _bound = fresh
-    if current is not None:
-        current.close()
-    return fresh
+_slot: ConnectionSlot[GraphConnection] = ConnectionSlot(GraphConnection.from_settings)
+bind = _slot.bind
+connection = _slot.current
 
 
 def get_driver() -> Driver:

@@ -14,6 +14,7 @@ from pathlib import Path
 from django.conf import settings
 
 from core.redact import redact
+from core.binding import ConnectionSlot
 from core.retry import StoreUnavailable, call_with_retry, describe_error, is_transient
 from core.uris import is_milvus_lite
 from vectorstore._pymilvus import MilvusClient, MilvusException, grpc
@@ -21,8 +22,6 @@ from vectorstore._pymilvus import MilvusClient, MilvusException, grpc
 STORE = "Milvus"
 _COLLECTION_NOT_FOUND = 100  # the error code both standalone and Lite use
 
-_lock = threading.Lock()
-_bound: MilvusConnection | None = None
 
 
 class VectorStoreError(Exception):
@@ -109,27 +108,9 @@ class MilvusConnection:
             raise VectorStoreError(f"could not open Milvus at {safe_uri(self.uri)}: {describe_error(error)}") from None
 
 
-def bind(connection: MilvusConnection | None) -> MilvusConnection | None:
-    """Make `connection` the one every vectorstore call uses; returns the one bound before (not closed)."""
-    global _bound
-    with _lock:
-        previous, _bound = _bound, connection
-    return previous
-
-
-def connection() -> MilvusConnection:
-    """The bound connection. When none is bound, or the settings now name another server or token (tests
-    change them), a connection for the current settings is bound in its place and the old one closed."""
-    global _bound
-    fresh = MilvusConnection.from_settings()
-    with _lock:
-        current = _bound
-        if current is not None and current.key == fresh.key:
-            return current
-        _bound = fresh
-    if current is not None:
-        current.close()
-    return fresh
+_slot: ConnectionSlot[MilvusConnection] = ConnectionSlot(MilvusConnection.from_settings)
+bind = _slot.bind
+connection = _slot.current
 
 
 def get_client() -> MilvusClient:

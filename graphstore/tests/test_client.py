@@ -15,7 +15,7 @@ def test_configuring_neomodel_opens_no_connection(settings):
     client.connection().close()
     settings.NEO4J_URI = "bolt://127.0.0.1:1"  # nothing listens there: any connection attempt would fail
     client.configure_neomodel()
-    assert client._bound is None or client._bound._driver is None
+    assert client._slot.bound is None or client._slot.bound._driver is None
     assert get_config().database_name == settings.NEO4J_DATABASE
 
 
@@ -80,4 +80,4 @@ def test_wrong_password_is_a_clear_permanent_error_without_the_password(settings
         assert wrong not in text
     assert error.__cause__ is None
     assert "retrying" not in caplog.text  # an auth failure is not transient: exactly one attempt
-    assert client._bound is None or client._bound._driver is None
+    assert client._slot.bound is None or client._slot.bound._driver is None

@@ -72,7 +72,7 @@ os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings')
 os.environ['MILVUS_URI'] = {str(tmp_path / 'exit.db')!r}
 def after():
     from vectorstore import client
-    print('closed' if client._bound is None and repr(opened).endswith('closed>') else 'left open', flush=True)
+    print('closed' if client._slot.bound is None and repr(opened).endswith('closed>') else 'left open', flush=True)
 atexit.register(after)
 import django
 django.setup()
