@@ -141,6 +141,9 @@ SEARCH_WEIGHTS = {
     "graph": _read.float("SEARCH_WEIGHT_GRAPH", 1.0, minimum=0.0, maximum=100),
     "keyword": _read.float("SEARCH_WEIGHT_KEYWORD", 1.0, minimum=0.0, maximum=100),
 }
+# Keyword leg: frequent words find candidates only while they are estimated to match at most this many chunks
+# (rarer words always do; every word still ranks). Bounds the rows ranked per query; 0: every word matches.
+SEARCH_KEYWORD_CANDIDATES = _read.int("SEARCH_KEYWORD_CANDIDATES", 2000, minimum=0, maximum=10_000_000)
 # Bearer token for /api/*: required in production; empty in local mode turns API auth off.
 API_TOKEN = _read.secret("API_TOKEN", "", PRODUCTION)
 DATA_UPLOAD_MAX_MEMORY_SIZE = _read.int("API_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
