@@ -141,6 +141,10 @@ SEARCH_WEIGHTS = {
     "graph": _read.float("SEARCH_WEIGHT_GRAPH", 1.0, minimum=0.0, maximum=100),
     "keyword": _read.float("SEARCH_WEIGHT_KEYWORD", 1.0, minimum=0.0, maximum=100),
 }
+# Candidates each source fetches for fusion: max(2k, SEARCH_POOL_MIN). Tuned on the dev sets (docs/evaluation.md).
+SEARCH_POOL_MIN = _read.int("SEARCH_POOL_MIN", 20, minimum=1, maximum=1000)
+# At most this many chunks of one document in the fused results (0: no limit).
+SEARCH_MAX_CHUNKS_PER_DOCUMENT = _read.int("SEARCH_MAX_CHUNKS_PER_DOCUMENT", 0, minimum=0, maximum=1000)
 # Keyword leg: frequent words find candidates only while they are estimated to match at most this many chunks
 # (rarer words always do; every word still ranks). Bounds the rows ranked per query; 0: every word matches.
 SEARCH_KEYWORD_CANDIDATES = _read.int("SEARCH_KEYWORD_CANDIDATES", 2000, minimum=0, maximum=10_000_000)

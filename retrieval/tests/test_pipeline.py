@@ -217,3 +217,23 @@ def test_end_to_end_over_the_ingestion_pipeline(milvus_backend, neo4j_store, tmp
     delete_document(hits["pottery.md"].document_id)
     after = pipeline.search(QUERY, k=3, hops=1, weights=EQUAL)
     assert hits["pottery.md"].document_id not in {hit.document_id for hit in after.hits}
+
+
+def test_record_false_returns_hits_without_logging_a_query(corpus):
+    result = pipeline.search(QUERY, k=5, hops=1, weights=EQUAL, record=False)
+    assert result.query_id is None
+    assert len(result.hits) == 5
+    assert not Query.objects.exists()
+
+
+def test_max_chunks_per_document_caps_one_document_in_the_fused_list(milvus_backend, neo4j_store, settings):
+    docs = main_corpus()
+    docs[0].texts += [f"Approximate nearest neighbour search, part {i}: zyxquorum layers." for i in range(4)]
+    seed(docs, MAIN_RELATIONS)
+    settings.SEARCH_MAX_CHUNKS_PER_DOCUMENT = 0
+    uncapped = [hit.document_id for hit in pipeline.search(QUERY, k=5, weights=EQUAL, record=False).hits]
+    assert uncapped.count("ann-seed") >= 3
+    settings.SEARCH_MAX_CHUNKS_PER_DOCUMENT = 2
+    capped = [hit.document_id for hit in pipeline.search(QUERY, k=5, weights=EQUAL, record=False).hits]
+    assert capped.count("ann-seed") == 2 and len(capped) == 5
+    assert capped[0] == "ann-seed"
