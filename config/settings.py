@@ -154,16 +154,16 @@ SEARCH_GRAPH_HOPS = _read.int("SEARCH_GRAPH_HOPS", 1, minimum=0, maximum=3)
 SEARCH_TIMEOUT = _read.float("SEARCH_TIMEOUT", 30.0, minimum=0.1, maximum=600)
 SEARCH_WEIGHTS = {
     "vector": _read.float("SEARCH_WEIGHT_VECTOR", 1.0, minimum=0.0, maximum=100),
-    "graph": _read.float("SEARCH_WEIGHT_GRAPH", 1.0, minimum=0.0, maximum=100),
+    "graph": _read.float("SEARCH_WEIGHT_GRAPH", 0.0, minimum=0.0, maximum=100),
     "keyword": _read.float("SEARCH_WEIGHT_KEYWORD", 1.0, minimum=0.0, maximum=100),
 }
 # Candidates each source fetches for fusion: max(2k, SEARCH_POOL_MIN). Tuned on the dev sets (docs/evaluation.md).
 SEARCH_POOL_MIN = _read.int("SEARCH_POOL_MIN", 20, minimum=1, maximum=1000)
 # At most this many chunks of one document in the fused results (0: no limit).
-SEARCH_MAX_CHUNKS_PER_DOCUMENT = _read.int("SEARCH_MAX_CHUNKS_PER_DOCUMENT", 0, minimum=0, maximum=1000)
+SEARCH_MAX_CHUNKS_PER_DOCUMENT = _read.int("SEARCH_MAX_CHUNKS_PER_DOCUMENT", 1, minimum=0, maximum=1000)
 # Keyword leg: frequent words find candidates only while they are estimated to match at most this many chunks
 # (rarer words always do; every word still ranks). Bounds the rows ranked per query; 0: every word matches.
-SEARCH_KEYWORD_CANDIDATES = _read.int("SEARCH_KEYWORD_CANDIDATES", 2000, minimum=0, maximum=10_000_000)
+SEARCH_KEYWORD_CANDIDATES = _read.int("SEARCH_KEYWORD_CANDIDATES", 500, minimum=0, maximum=10_000_000)
 # Bearer token for /api/*: required in production; empty in local mode turns API auth off.
 API_TOKEN = _read.secret("API_TOKEN", "", PRODUCTION)
 DATA_UPLOAD_MAX_MEMORY_SIZE = _read.int("API_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)

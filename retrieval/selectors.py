@@ -14,8 +14,7 @@ import time
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import F, FloatField, QuerySet, Value
-from django.db.models.expressions import ExpressionWrapper
+from django.db.models import F, QuerySet
 
 from rag_data.models import Chunk, Document
 
@@ -24,15 +23,12 @@ _WORDS = re.compile(r"\w+", re.UNICODE)
 _WEBSEARCH_SYNTAX = re.compile(r'"|(?:^|\s)-\w|(?:^|\s)or(?:\s|$)', re.IGNORECASE)
 KEYWORD_MAX_TERMS = 64
 CONFIG = "english"
-# ts_rank_cd (cover density: the closer the query's words sit together, the higher), with normalization
-# 1 = divided by 1 + log(length): long chunks do not win merely by repeating a word. Chosen on the dev sets
-# (docs/evaluation.md).
-COVER_DENSITY = True
+# ts_rank with normalization 1 (divided by 1 + log(length): long chunks do not win merely by repeating words),
+# ranking by every word of the question. Chosen on the dev sets (docs/evaluation.md): ts_rank_cd (cover
+# density), normalizations 0/2/32, ranking by the selective words only and a boost for chunks holding all the
+# words (plainto_tsquery) all scored lower.
+COVER_DENSITY = False
 NORMALIZATION = 1
-# Added to the rank of a chunk that holds ALL the query's words (plainto_tsquery, ANDed): a cheap proximity /
-# completeness boost on top of the ORed match. 0 turns it off.
-ALL_WORDS_BOOST = 0.0
-RANK_BY_MATCH = False  # rank by the selective words only (True) or by every word of the question (False)
 
 
 STATS_TTL_SECONDS = 300.0
@@ -149,12 +145,7 @@ def keyword_queryset(text: str, limit: int) -> QuerySet | None:
     query = SearchQuery(query_text, search_type="websearch", config=CONFIG)
     match_text = keyword_query_text(text, selective=True)
     match = query if match_text == query_text else SearchQuery(match_text, search_type="websearch", config=CONFIG)
-    rank = SearchRank(F("search_vector"), match if RANK_BY_MATCH else query, normalization=NORMALIZATION,
-                      cover_density=COVER_DENSITY)
-    if ALL_WORDS_BOOST and not _WEBSEARCH_SYNTAX.search(text) and len(_plain_words(text)) > 1:
-        every = SearchQuery(" ".join(_plain_words(text)), search_type="plain", config=CONFIG)
-        boost = SearchRank(F("search_vector"), every, normalization=NORMALIZATION, cover_density=COVER_DENSITY)
-        rank = ExpressionWrapper(rank + Value(ALL_WORDS_BOOST) * boost, output_field=FloatField())
+    rank = SearchRank(F("search_vector"), query, normalization=NORMALIZATION, cover_density=COVER_DENSITY)
     return (
         Chunk.objects.filter(search_vector=match, document__status=Document.Status.COMPLETE)
         .annotate(rank=rank)
