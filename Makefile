@@ -6,7 +6,7 @@ STACK  := $(PY) -W ignore -m infrastructure.local
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test venv stack-up stack-down stack-status init bench clean-stack
+.PHONY: run test venv stack-up stack-down stack-status init bench eval clean-stack
 
 ## make run: venv, the local stack the app needs, init_stores, then serve on $(HOST):$(PORT)
 run: venv
@@ -41,6 +41,12 @@ init: venv
 ## make bench: the benchmarks against the raw clients (not part of `make test`); BENCH_ARGS=--quick for a short run
 bench: venv stack-up
 	$(PY) -m bench $(BENCH_ARGS)
+
+## make eval: retrieval quality on the dev eval sets (corpora fetched and ingested first: see docs/evaluation.md);
+## EVAL_SETS=... to choose the sets, EVAL_ARGS=--json etc.
+EVAL_SETS ?= eval/sets/django.dev.jsonl eval/sets/pytest.dev.jsonl
+eval: venv
+	$(PY) manage.py evaluate $(EVAL_SETS) $(EVAL_ARGS)
 
 ## Remove the local stack's data (stops it first).
 clean-stack: stack-down

@@ -62,13 +62,11 @@ class RawSearch:
 
     def run(self, text: str, mode: dict) -> dict[str, float]:
         """{call: ms} for one query; the sum is the raw figure."""
-        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
-
         from retrieval import fusion
         from textmodels.embedders import get_embedder
         from rag_data.models import Chunk, Document
         from retrieval.params import validate
-        from retrieval.selectors import keyword_query_text
+        from retrieval.selectors import keyword_queryset
         from vectorstore.filters import build_filter, field_in
 
         params = validate(text, weights=mode["weights"], hops=mode["hops"])
@@ -96,13 +94,11 @@ class RawSearch:
                                build_filter({"document_id": related})) if related else []
             rankings["graph"] = [h.get("entity", {}).get("chunk_id") or h.get("id") for h in graph_hits]
         if params.weights["keyword"] > 0:
-            query = SearchQuery(keyword_query_text(params.text), search_type="websearch", config="english")
-            document = SearchVector("text", config="english")
-            keyword = (Chunk.objects.annotate(fts=document)
-                       .filter(fts=query, document__status=Document.Status.COMPLETE)
-                       .annotate(rank=SearchRank(document, query)).order_by("-rank", "chunk_id")
-                       .values_list("chunk_id", flat=True)[: params.pool])
-            rankings["keyword"] = [row[0] for row in timed("pg_keyword", self._sql, keyword)]
+            # The project's own keyword SQL (stored search_vector column); building it may look up the
+            # query's lexemes (one small query, counted here too).
+            keyword = timed("pg_keyword", keyword_queryset, params.text, params.pool)
+            rows = [] if keyword is None else timed("pg_keyword", self._sql, keyword)
+            rankings["keyword"] = [row[0] for row in rows]
         wanted = {i for ranking in rankings.values() for i in ranking}
         hydrate = Chunk.objects.filter(chunk_id__in=wanted, document__status=Document.Status.COMPLETE) \
             .values_list("chunk_id", "document__document_id", "text")

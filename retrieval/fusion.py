@@ -60,3 +60,22 @@ def _check(weights: Mapping[str, float], k0: float, limit: int | None) -> None:
         raise ValueError(f"k0 must be a finite number >= 0, got {k0!r}")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise ValueError(f"limit must be a whole number >= 0 or None, got {limit!r}")
+
+
+def cap_per_group(hits: Sequence[FusedHit], group_of: Mapping[str, str], limit_per_group: int,
+                  limit: int | None = None) -> list[FusedHit]:
+    """The first `limit_per_group` hits of each group (group_of[chunk_id], e.g. its document), order kept, then
+    at most `limit` hits; limit_per_group 0 keeps every hit. A chunk without a group is a group of its own."""
+    if limit_per_group < 0:
+        raise ValueError(f"limit_per_group must be >= 0, got {limit_per_group!r}")
+    if limit_per_group == 0:
+        kept = list(hits)
+    else:
+        seen: dict[str, int] = {}
+        kept = []
+        for hit in hits:
+            group = group_of.get(hit.chunk_id, hit.chunk_id)
+            if seen.get(group, 0) < limit_per_group:
+                seen[group] = seen.get(group, 0) + 1
+                kept.append(hit)
+    return kept if limit is None else kept[:limit]

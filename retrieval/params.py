@@ -15,7 +15,6 @@ from vectorstore.filters import build_filter
 SOURCES = ("vector", "graph", "keyword")
 MAX_TEXT_CHARS = 2000
 MAX_HOPS = 3
-MIN_POOL = 20  # candidates fetched per source: max(2k, MIN_POOL)
 MAX_FILTER_FIELDS = 16
 MAX_FILTER_VALUES = 100
 KEYWORD_FILTERED_POOL = 1000  # full-text candidates fetched before a filter narrows them
@@ -35,7 +34,8 @@ class SearchParams:
 
     @property
     def pool(self) -> int:
-        return max(2 * self.k, MIN_POOL)
+        """Candidates fetched per source: max(2k, SEARCH_POOL_MIN)."""
+        return max(2 * self.k, settings.SEARCH_POOL_MIN)
 
     @property
     def keyword_filtered_pool(self) -> int:
@@ -47,7 +47,8 @@ class SearchParams:
 
     def as_logged(self, embedder: str) -> dict:
         return {"k": self.k, "filters": self.filters, "hops": self.hops, "weights": self.weights,
-                "pool": self.pool, "embedder": embedder}
+                "pool": self.pool,
+                "max_chunks_per_document": settings.SEARCH_MAX_CHUNKS_PER_DOCUMENT, "embedder": embedder}
 
 
 def validate(text, *, k=None, filters=None, hops=None, weights=None) -> SearchParams:

@@ -58,7 +58,7 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class SearchResult:
-    query_id: uuid.UUID
+    query_id: uuid.UUID | None  # None when the search was not logged (record=False)
     hits: list[SearchHit]
     latency_ms: dict[str, float]  # per stage, plus "total"
 
@@ -105,14 +105,16 @@ def _in_worker(func, *args):
         connections.close_all()
 
 
-def search(text, *, k=None, filters=None, hops=None, weights=None, session=None) -> SearchResult:
-    """Run a hybrid search and log it; raises InvalidParameter (a ValueError: bad input) or StoreUnavailable
-    (DeadlineExceeded when no answer came within SEARCH_TIMEOUT)."""
+def search(text, *, k=None, filters=None, hops=None, weights=None, session=None, record: bool = True) \
+        -> SearchResult:
+    """Run a hybrid search and log it as a Query (record=False: not logged, query_id None; for evaluation runs);
+    raises InvalidParameter (a ValueError: bad input) or StoreUnavailable (DeadlineExceeded when no answer came
+    within SEARCH_TIMEOUT)."""
     params = validate(text, k=k, filters=filters, hops=hops, weights=weights)
     timer = _Timer()
     seconds = settings.SEARCH_TIMEOUT
     outcome: dict = {}
-    worker = threading.Thread(target=_in_worker, args=(_capture, outcome, _search, params, timer, session),
+    worker = threading.Thread(target=_in_worker, args=(_capture, outcome, _search, params, timer, session, record),
                               name="rag-search", daemon=True)
     worker.start()
     worker.join(seconds)
@@ -132,7 +134,7 @@ def _capture(outcome: dict, func, *args):
         outcome["error"] = error
 
 
-def _search(params: SearchParams, timer: _Timer, session) -> SearchResult:
+def _search(params: SearchParams, timer: _Timer, session, record: bool = True) -> SearchResult:
     started = time.perf_counter()
     rankings: dict[str, list[str]] = {}
     metadata: dict[str, dict] = {}
@@ -158,7 +160,9 @@ def _search(params: SearchParams, timer: _Timer, session) -> SearchResult:
     chunks = timer.run("hydrate", "PostgreSQL", _visible_chunks, rankings)
     visible = {source: [c for c in ids if c in chunks] for source, ids in rankings.items()}
     fusion_started = time.perf_counter()
-    fused = fusion.fuse(visible, params.weights, limit=params.k)
+    fused = fusion.fuse(visible, params.weights)
+    fused = fusion.cap_per_group(fused, {chunk_id: row[0] for chunk_id, row in chunks.items()},
+                                 settings.SEARCH_MAX_CHUNKS_PER_DOCUMENT, limit=params.k)
     timer.ms["fusion"] = round((time.perf_counter() - fusion_started) * 1000, 3)
     missing = [hit.chunk_id for hit in fused if hit.chunk_id not in metadata]
     if missing:
@@ -171,6 +175,8 @@ def _search(params: SearchParams, timer: _Timer, session) -> SearchResult:
     latency = dict(timer.ms, total=round((time.perf_counter() - started) * 1000, 3))
     if timer.abandoned:  # the caller already got DeadlineExceeded
         raise DeadlineExceeded("search", settings.SEARCH_TIMEOUT)
+    if not record:
+        return SearchResult(query_id=None, hits=hits, latency_ms=latency)
     query = _translated("PostgreSQL", _record, params, hits, latency, session)
     return SearchResult(query_id=query.id, hits=hits, latency_ms=latency)
 

@@ -173,7 +173,7 @@ def test_unreachable_store_is_503_naming_it_without_secrets(client, settings, mi
     settings.STORE_RETRY_ATTEMPTS, settings.STORE_RETRY_MAX_SECONDS = 1, 0.5
     graph_client.connection().close()
     try:
-        response = post(client, "/api/search", {"query": QUERY, "hops": 1})
+        response = post(client, "/api/search", {"query": QUERY, "hops": 1, "weights": {"graph": 1}})
     finally:
         graph_client.connection().close()
     assert response.status_code == 503

@@ -148,8 +148,8 @@ def test_bad_text_is_a_value_error_naming_the_field(text):
 
 
 def test_keyword_stage_can_use_the_gin_index(corpus):
-    """The WHERE expression is the index expression: with plain scans priced out, the planner picks the GIN index.
-    (On this tiny table it would rightly scan; the point is that the expressions match.)"""
+    """The WHERE clause matches the stored, indexed column: with plain scans priced out, the planner picks the GIN
+    index. (On this tiny table it would rightly scan; the point is that the index applies.)"""
     from django.test.utils import CaptureQueriesContext
 
     from retrieval.selectors import keyword_ranking
@@ -167,7 +167,8 @@ def test_keyword_stage_can_use_the_gin_index(corpus):
         finally:
             cursor.execute("RESET enable_seqscan")
             cursor.execute("RESET enable_indexscan")
-    assert "Bitmap Index Scan on rag_chunk_text_fts" in plan, plan
+    assert "Bitmap Index Scan on rag_chunk_search_vector" in plan, plan
+    assert "to_tsvector" not in plan, plan  # ranks the stored vectors, parses no text at query time
 
 
 def test_unreachable_graph_fails_the_search_naming_neo4j(milvus_backend, settings):
@@ -216,3 +217,23 @@ def test_end_to_end_over_the_ingestion_pipeline(milvus_backend, neo4j_store, tmp
     delete_document(hits["pottery.md"].document_id)
     after = pipeline.search(QUERY, k=3, hops=1, weights=EQUAL)
     assert hits["pottery.md"].document_id not in {hit.document_id for hit in after.hits}
+
+
+def test_record_false_returns_hits_without_logging_a_query(corpus):
+    result = pipeline.search(QUERY, k=5, hops=1, weights=EQUAL, record=False)
+    assert result.query_id is None
+    assert len(result.hits) == 5
+    assert not Query.objects.exists()
+
+
+def test_max_chunks_per_document_caps_one_document_in_the_fused_list(milvus_backend, neo4j_store, settings):
+    docs = main_corpus()
+    docs[0].texts += [f"Approximate nearest neighbour search, part {i}: zyxquorum layers." for i in range(4)]
+    seed(docs, MAIN_RELATIONS)
+    settings.SEARCH_MAX_CHUNKS_PER_DOCUMENT = 0
+    uncapped = [hit.document_id for hit in pipeline.search(QUERY, k=5, weights=EQUAL, record=False).hits]
+    assert uncapped.count("ann-seed") >= 3
+    settings.SEARCH_MAX_CHUNKS_PER_DOCUMENT = 2
+    capped = [hit.document_id for hit in pipeline.search(QUERY, k=5, weights=EQUAL, record=False).hits]
+    assert capped.count("ann-seed") == 2 and len(capped) == 5
+    assert capped[0] == "ann-seed"

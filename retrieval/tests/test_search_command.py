@@ -76,7 +76,7 @@ def test_store_down_is_a_one_line_error_naming_it(settings, milvus_backend):
     client.connection().close()
     try:
         with pytest.raises(CommandError, match="^Neo4j is unreachable") as raised:
-            run(QUERY, "--hops", "1")
+            run(QUERY, "--hops", "1", "--weight", "graph=1")
     finally:
         client.connection().close()
     assert "\n" not in str(raised.value) and settings.NEO4J_PASSWORD not in str(raised.value)
