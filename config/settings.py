@@ -105,6 +105,13 @@ NEO4J_PASSWORD = _read.secret("NEO4J_PASSWORD", cfg.LOCAL_DEFAULTS["NEO4J_PASSWO
 NEO4J_DATABASE = _read.str("NEO4J_DATABASE", "neo4j")
 NEO4J_TIMEOUT = _read.float("NEO4J_TIMEOUT", 10.0, minimum=0.1, maximum=600)
 
+# --- Namespace: what this deployment owns on shared servers (docs/graph.md) -----------------
+# Scopes every node and relationship this deployment writes in Neo4j (community edition has one database),
+# and so every graph read, reconcile, delete and test clean-up. Milvus is scoped by MILVUS_COLLECTION and
+# PostgreSQL by DATABASE_URL; the namespace defaults to the collection name, so one setting separates two
+# deployments. Two deployments sharing a Neo4j server must have different namespaces.
+RAG_NAMESPACE = cfg.namespace(_read, "RAG_NAMESPACE", MILVUS_COLLECTION)
+
 # --- Retry policy shared by every store client (config/retry.py) -----------------------------
 STORE_RETRY_ATTEMPTS = _read.int("STORE_RETRY_ATTEMPTS", 5, minimum=1, maximum=100)
 STORE_RETRY_MAX_SECONDS = _read.float("STORE_RETRY_MAX_SECONDS", 30.0, minimum=0.0, maximum=3600)

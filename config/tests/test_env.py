@@ -96,6 +96,29 @@ def test_collection_name_is_checked():
         cfg.collection_name(reader(MILVUS_COLLECTION='bad"name'), "MILVUS_COLLECTION", "knowledge_chunks")
 
 
+@pytest.mark.parametrize("value", ["", "a" * 65, "bad name", "ns/1", "naïve", "x'y"])
+def test_namespace_must_be_a_short_identifier(value):
+    if value == "":  # empty means "the default", which is checked the same way
+        with pytest.raises(cfg.ConfigError, match="RAG_NAMESPACE: must be 1-64 characters"):
+            cfg.namespace(reader(RAG_NAMESPACE=""), "RAG_NAMESPACE", "bad default!")
+        return
+    with pytest.raises(cfg.ConfigError, match="RAG_NAMESPACE: must be 1-64 characters, each a letter, digit, _ or -"):
+        cfg.namespace(reader(RAG_NAMESPACE=value), "RAG_NAMESPACE", "knowledge_chunks")
+
+
+def test_namespace_defaults_to_the_given_default_and_accepts_dashes():
+    assert cfg.namespace(reader(), "RAG_NAMESPACE", "knowledge_chunks") == "knowledge_chunks"
+    assert cfg.namespace(reader(RAG_NAMESPACE=" team-a_2 "), "RAG_NAMESPACE", "x") == "team-a_2"
+    assert cfg.namespace(reader(RAG_NAMESPACE="a" * 64), "RAG_NAMESPACE", "x") == "a" * 64
+
+
+def test_start_up_rejects_a_bad_namespace_in_one_line():
+    result = _manage("check", RAG_NAMESPACE="two words")
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("configuration error: RAG_NAMESPACE: must be 1-64 characters, "
+                                     "each a letter, digit, _ or -")
+
+
 def _manage(*args, **env):
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "MILVUS_", "NEO4J_"))}
     environment.update(env)
