@@ -87,7 +87,8 @@ class RawSearch:
         if params.graph_enabled:
             seeds = list(dict.fromkeys(h["entity"]["document_id"] for h in hits[: params.k]))
             records, _, _ = timed("neo4j_related", self.neo4j.execute_query, _RELATED.format(hops=params.hops),
-                                  ids=seeds, limit=params.pool, database_=self.settings.NEO4J_DATABASE,
+                                  ids=seeds, limit=params.pool, namespace=self.settings.RAG_NAMESPACE,
+                                  database_=self.settings.NEO4J_DATABASE,
                                   routing_="r")
             related = [r["document_id"] for r in records]
             graph_hits = timed("milvus_search_restricted", self._milvus_search, vector, params.pool,

@@ -22,6 +22,7 @@ from core.deadline import call_with_deadline
 from core.redact import redact
 from core.binding import ConnectionSlot
 from core.retry import StoreUnavailable, call_with_retry
+from graphstore.schema import checked_namespace
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +154,14 @@ def configure_neomodel() -> None:
             max_transaction_retry_time=max(settings.STORE_RETRY_MAX_SECONDS, 0.001),
         )
     )
+
+
+def namespace() -> str:
+    """The deployment's namespace (settings.RAG_NAMESPACE): every node this app writes or reads carries it.
+
+    Read at each call, so a changed setting (tests, a second deployment in one process) takes effect at once.
+    """
+    return checked_namespace(settings.RAG_NAMESPACE)
 
 
 def call_timeout() -> float:
