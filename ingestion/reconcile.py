@@ -4,9 +4,15 @@ Found and repaired, in this order:
 - documents left `deleting` by an interrupted deletion: the deletion is finished;
 - Milvus rows whose chunk_id is not a PostgreSQL chunk of the same document (orphans): deleted;
 - Neo4j Document nodes with no PostgreSQL document: deleted (with concepts only they mentioned);
+- graph facts no document supports (`_graph_facts`): RELATED_TO edges whose contributing documents are
+  not all present and mentioning both concepts (or whose weight is not their sum) are deleted and the
+  documents that mention both concepts rewritten; concepts no document mentions are deleted; documents
+  written by an older graph format (adopted from before namespaces) are rewritten;
 - documents pending/failed, or missing (some or all chunks) from Milvus or from Neo4j: that store is
   rewritten from PostgreSQL (chunk texts re-embedded, concepts re-extracted) and the document marked
   complete only afterwards.
+Neo4j is seen only within this deployment's namespace (settings.RAG_NAMESPACE): another deployment's
+documents on the same server are neither orphans nor touched.
 Idempotent: a second run finds nothing. A store that becomes unreachable stops the run (StoreFailure).
 """
 
@@ -36,13 +42,19 @@ class ReconcileReport:
     orphan_milvus_chunks: list[str] = field(default_factory=list)
     orphan_neo4j_documents: list[str] = field(default_factory=list)
     interrupted_deletions: list[str] = field(default_factory=list)
+    # Graph facts (see _graph_facts): edges no document supports, as [a, b]; concepts nobody mentions;
+    # documents whose graph part is rewritten (older format, or a contributor to an unsupported edge).
+    unsupported_graph_edges: list[list[str]] = field(default_factory=list)
+    unmentioned_concepts: list[str] = field(default_factory=list)
+    stale_in_neo4j: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
     failed: list[dict] = field(default_factory=list)  # {"document_id", "reason"}
 
     @property
     def drift_found(self) -> bool:
         return any((self.incomplete, self.missing_in_milvus, self.missing_in_neo4j, self.orphan_milvus_chunks,
-                    self.orphan_neo4j_documents, self.interrupted_deletions))
+                    self.orphan_neo4j_documents, self.interrupted_deletions, self.unsupported_graph_edges,
+                    self.unmentioned_concepts, self.stale_in_neo4j))
 
     def as_dict(self) -> dict:
         return {**asdict(self), "drift_found": self.drift_found}
@@ -83,6 +95,7 @@ def reconcile(dry_run: bool = False) -> ReconcileReport:
         else:
             report.orphan_milvus_chunks.append(chunk_id)
     report.orphan_neo4j_documents = sorted(graph_documents - set(documents))
+    stale_in_neo4j = _graph_facts(report, documents)
 
     to_repair = []
     for document_id, document in sorted(documents.items()):
@@ -90,7 +103,7 @@ def reconcile(dry_run: bool = False) -> ReconcileReport:
             report.interrupted_deletions.append(document_id)
             continue
         needs_milvus = not document.in_milvus or pg_chunks[document_id] != in_milvus[document_id]
-        needs_neo4j = not document.in_neo4j or document_id not in graph_documents
+        needs_neo4j = not document.in_neo4j or document_id not in graph_documents or document_id in stale_in_neo4j
         if document.status != Document.Status.COMPLETE:
             report.incomplete.append(document_id)
         if pg_chunks[document_id] != in_milvus[document_id]:
@@ -107,9 +120,29 @@ def reconcile(dry_run: bool = False) -> ReconcileReport:
     _in_store("Milvus", vector_services.delete_chunks, report.orphan_milvus_chunks)
     for document_id in report.orphan_neo4j_documents:
         _in_store("Neo4j", graph_services.delete_document, document_id)
+    _in_store("Neo4j", graph_services.delete_edges, report.unsupported_graph_edges)  # contributors rewritten below
+    _in_store("Neo4j", graph_services.delete_unmentioned_concepts, report.unmentioned_concepts)
     for document, needs_milvus, needs_neo4j in to_repair:
         _repair(document, needs_milvus, needs_neo4j, report)
     return report
+
+
+# --- Graph facts: the graph must be a function of the documents present (docs/graph.md) ----------------
+
+def _graph_facts(report: ReconcileReport, documents: dict[str, Document]) -> set[str]:
+    """Fill the report's graph-fact fields; return the ids of ledger documents whose graph must be rewritten.
+
+    An unsupported edge is deleted whole and every document that mentions both of its concepts is rewritten,
+    which restores exactly the supported contributions (a rewrite replaces a document's own share).
+    """
+    report.unsupported_graph_edges = _in_store("Neo4j", graph_selectors.unsupported_edges)
+    report.unmentioned_concepts = _in_store("Neo4j", graph_selectors.unmentioned_concepts)
+    stale = set(_in_store("Neo4j", graph_selectors.outdated_document_ids))
+    stale |= set(_in_store("Neo4j", graph_selectors.documents_mentioning_all, report.unsupported_graph_edges))
+    stale &= {document_id for document_id, document in documents.items()
+              if document.status != Document.Status.DELETING}  # orphans are deleted, deletions finished
+    report.stale_in_neo4j = sorted(stale)
+    return stale
 
 
 def _repair(document: Document, needs_milvus: bool, needs_neo4j: bool, report: ReconcileReport) -> None:
