@@ -25,11 +25,11 @@ ALLOW_STORES_VARIABLE = "RAG_TEST_ALLOW_STORES"
 PROFILES = ("dev", "test")
 
 TEST_STACK_DIR = REPO_DIR / ".stack" / "test"
-# Ports: the dev ones with another leading digit, all on loopback. Passwords differ from the dev stack's too,
+# Ports: the dev ones plus 10000 (etcd's plus 20000), all on loopback, below the ephemeral range. Passwords differ from the dev stack's too,
 # so a test that somehow reached a dev engine would fail to log in rather than write to it.
 TEST_PROFILE = {
     "STACK_DIR": str(TEST_STACK_DIR),
-    "DATABASE_URL": "postgres://rag:rag-test-password@127.0.0.1:55432/rag",
+    "DATABASE_URL": "postgres://rag:rag-test-password@127.0.0.1:15432/rag",
     "MILVUS_URI": str(TEST_STACK_DIR / "milvus-lite" / "knowledge.db"),
     "MILVUS_TOKEN": "",
     "MILVUS_STANDALONE_URI": "http://127.0.0.1:29530",
@@ -43,7 +43,7 @@ TEST_PROFILE = {
 
 # The port each store variable must name for the tests to accept it (MILVUS_URI: a server, or a Lite file).
 _TEST_PORTS = {
-    "DATABASE_URL": 55432,
+    "DATABASE_URL": 15432,
     "MILVUS_STANDALONE_URI": 29530,
     "MILVUS_URI": 29530,
     "NEO4J_URI": 17687,
