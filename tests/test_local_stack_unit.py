@@ -79,10 +79,23 @@ def test_the_test_profile_overrides_every_store_variable_the_environment_gives()
     assert profiles.with_profile(DEV_STORES) == DEV_STORES  # the dev profile changes nothing
 
 
-def test_the_opt_in_keeps_the_stores_you_set_and_fills_in_the_rest():
-    env = profiles.with_profile({"NEO4J_URI": "bolt://127.0.0.1:7999", "RAG_TEST_ALLOW_STORES": "1"}, "test")
-    assert env["NEO4J_URI"] == "bolt://127.0.0.1:7999"
-    assert env["DATABASE_URL"] == profiles.TEST_PROFILE["DATABASE_URL"]
+def test_the_opt_in_keeps_the_stores_you_set_for_the_tests_only():
+    given = {"RAG_STACK": "test", "NEO4J_URI": "bolt://127.0.0.1:7999", "RAG_TEST_ALLOW_STORES": "1"}
+    tests = profiles.command_environment(given)
+    assert tests["NEO4J_URI"] == "bolt://127.0.0.1:7999"
+    assert tests["DATABASE_URL"] == profiles.TEST_PROFILE["DATABASE_URL"]
+    launcher = dict(given)
+    profiles.apply(launcher)  # the launcher starts and stops the test stack's own engines, never yours
+    assert launcher["NEO4J_URI"] == profiles.TEST_PROFILE["NEO4J_URI"]
+
+
+def test_exec_runs_the_command_with_the_test_profile_whatever_the_shell_says():
+    env = {**os.environ, **DEV_STORES, "RAG_STACK": "test"}
+    env.pop("RAG_TEST_ALLOW_STORES", None)
+    result = subprocess.run([sys.executable, "-m", "infrastructure.local", "exec", "env"], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=60, check=True)
+    given = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+    assert {key: given[key] for key in profiles.TEST_PROFILE} == profiles.TEST_PROFILE
 
 
 def test_an_unknown_profile_is_an_error():

@@ -17,7 +17,8 @@ import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from infrastructure.local.common import PROFILE, STACK_DIR, StackError, setting
+from infrastructure.local import profiles
+from infrastructure.local.common import ENVIRONMENT_GIVEN, PROFILE, STACK_DIR, StackError, setting
 from infrastructure.local.milvus import MilvusLite, MilvusStandalone
 from infrastructure.local.neo4j_engine import Neo4j
 from infrastructure.local.postgres import Postgres
@@ -65,13 +66,13 @@ def _status(names: list[str]) -> int:
 
 
 def _exec(command: list[str]) -> int:
-    """Replace this process with `command`; the profile is already in os.environ (common.py applied it)."""
+    """Replace this process with `command`, run with the profile's variables (the opt-in's, if given)."""
     if command[:1] == ["--"]:
         command = command[1:]
     if not command:
         print("ERROR exec: give the command to run, e.g. `exec python -m pytest`", file=sys.stderr)
         return 2
-    os.execvp(command[0], command)
+    os.execvpe(command[0], command, profiles.command_environment(ENVIRONMENT_GIVEN))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,6 +22,7 @@ sys.path.insert(0, str(REPO_DIR))
 from config.env import LOCAL_DEFAULTS  # noqa: E402  (plain module: no Django needed)
 from infrastructure.local import profiles  # noqa: E402
 
+ENVIRONMENT_GIVEN = dict(os.environ)  # before the profile: what `exec` hands on under RAG_TEST_ALLOW_STORES=1
 try:
     PROFILE = profiles.apply(os.environ)
 except profiles.ProfileError as error:

@@ -3,8 +3,10 @@
 RAG_STACK=test selects the test profile: its own state directory (.stack/test/) and its own ports, so the
 tests never read, write, stop or restart the stack that `make run` serves, and both can run at once.
 The test profile sets every store variable itself, over whatever the environment (or .env, which
-config/settings.py reads without overriding what is set) says; RAG_TEST_ALLOW_STORES=1 lets variables
-that are already set win, for people who point the tests at their own disposable servers.
+config/settings.py reads without overriding what is set) says. The launcher always starts and stops the
+profile's own engines; only the command run through `exec` (pytest, in `make test`) may keep store
+variables already set, with RAG_TEST_ALLOW_STORES=1, for people who point the tests at their own
+disposable servers.
 
 A plain module (no Django, no engine imports): the launcher, the Makefile (through `exec`) and the test
 fixtures' guard all read the profile from here.
@@ -65,14 +67,16 @@ def profile_name(environ: Mapping[str, str] = os.environ) -> str:
     return name
 
 
-def with_profile(environ: Mapping[str, str], name: str | None = None) -> dict[str, str]:
-    """A copy of `environ` with the variables of the profile (RAG_STACK, or `name`); dev changes nothing."""
+def with_profile(environ: Mapping[str, str], name: str | None = None, keep_given: bool = False) -> dict[str, str]:
+    """A copy of `environ` with the variables of the profile (RAG_STACK, or `name`); dev changes nothing.
+
+    keep_given: variables already in `environ` win (the opt-in; see `command_environment`).
+    """
     result = dict(environ)
     name = name or profile_name(environ)
     if name == "dev":
         return result
     result[PROFILE_VARIABLE] = name
-    keep_given = allow_other_stores(environ)
     for key, value in TEST_PROFILE.items():
         if keep_given and key in environ:
             continue
@@ -80,8 +84,13 @@ def with_profile(environ: Mapping[str, str], name: str | None = None) -> dict[st
     return result
 
 
+def command_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment for the tests (`exec`): the profile's, or with RAG_TEST_ALLOW_STORES=1 yours first."""
+    return with_profile(environ, keep_given=allow_other_stores(environ))
+
+
 def apply(environ: MutableMapping[str, str] = os.environ) -> str:
-    """Put the chosen profile's variables into `environ` (the process environment); return the profile's name."""
+    """Put the chosen profile's variables into `environ` (the launcher's own); return the profile's name."""
     name = profile_name(environ)
     updated = with_profile(environ, name)
     for key, value in updated.items():

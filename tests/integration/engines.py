@@ -20,7 +20,8 @@ from infrastructure.local.neo4j_engine import Neo4j
 from infrastructure.local.postgres import Postgres
 
 ENGINES = {"postgres": Postgres, "milvus": MilvusStandalone, "neo4j": Neo4j}
-# The environment `make test` gives the launcher: this one with the test profile's variables.
+# The environment `make test` gives the launcher: this one with the test profile's variables (always the
+# local test stack's own, even under RAG_TEST_ALLOW_STORES=1).
 TEST_ENV = profiles.with_profile(os.environ, "test")
 TEST_STACK_DIR = Path(TEST_ENV["STACK_DIR"])
 
