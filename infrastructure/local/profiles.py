@@ -27,11 +27,11 @@ ALLOW_STORES_VARIABLE = "RAG_TEST_ALLOW_STORES"
 PROFILES = ("dev", "test")
 
 TEST_STACK_DIR = REPO_DIR / ".stack" / "test"
-# Ports: the dev ones plus 10000 (etcd's plus 20000), all on loopback, below the ephemeral range. Passwords differ from the dev stack's too,
-# so a test that somehow reached a dev engine would fail to log in rather than write to it.
+# Ports: the dev ones plus 10000 (etcd's plus 20000), all on loopback, below the ephemeral range. The
+# credentials are the dev defaults' (config/env.py), which tests/reliability/test_secrets.py looks for in output.
 TEST_PROFILE = {
     "STACK_DIR": str(TEST_STACK_DIR),
-    "DATABASE_URL": "postgres://rag:rag-test-password@127.0.0.1:15432/rag",
+    "DATABASE_URL": "postgres://rag:rag-local-password@127.0.0.1:15432/rag",
     "MILVUS_URI": str(TEST_STACK_DIR / "milvus-lite" / "knowledge.db"),
     "MILVUS_TOKEN": "",
     "MILVUS_STANDALONE_URI": "http://127.0.0.1:29530",
@@ -39,7 +39,7 @@ TEST_PROFILE = {
     "MILVUS_ETCD_PEER_PORT": "22380",
     "NEO4J_URI": "bolt://127.0.0.1:17687",
     "NEO4J_USER": "neo4j",
-    "NEO4J_PASSWORD": "neo4j-test-password",
+    "NEO4J_PASSWORD": "neo4j-local-password",
     "NEO4J_DATABASE": "neo4j",
 }
 
