@@ -1,4 +1,8 @@
-"""Writes to the Milvus collection: create/drop it, upsert and delete chunks."""
+"""Writes to the Milvus collection: create/drop it, upsert and delete chunks.
+
+A collection is created recording the configured embedder (vectorstore.schema); ensure_collection and
+upsert_chunks refuse one built by another embedder (EmbedderMismatch, one line saying what to run).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from vectorstore import schema
 from vectorstore._pymilvus import LoadState
 from vectorstore.client import VectorStoreError, call, collection_name
 from vectorstore.filters import field_in
-from vectorstore.selectors import vector_index
+from vectorstore.selectors import EmbedderMismatch, check_embedder, count_chunks, vector_index
 
 ROW_KEYS = frozenset({"chunk_id", "document_id", "content", "embedding", "metadata"})
 _DELETE_BATCH = 500  # document ids per delete expression
@@ -28,22 +32,34 @@ class SchemaMismatch(VectorStoreError):
         )
 
 
+def create_collection(name: str, identity: dict | None = None) -> None:
+    """Create `name` with the schema for the identity's dimension, its index, and the identity recorded."""
+    identity = identity or schema.expected_identity()
+    call("create_collection", name, schema=schema.build_schema(), consistency_level="Strong",
+         properties=schema.identity_properties(identity))
+    # sync=False: the wait polls AllocTimestamp, which Lite lacks (it logs a traceback); the
+    # collection is empty, so the index is ready at once and load_collection waits anyway.
+    call("create_index", name, schema.build_index_params(), sync=False)
+
+
 def ensure_collection() -> str:
-    """Create the collection with its index and load it ("created"), or check and load the one there ("exists")."""
+    """Create the collection with its index and load it ("created"), or check and load the one there ("exists").
+
+    An existing collection must record the configured embedder; one that records none is adopted only
+    while it is empty (e.g. created by an older version and never written).
+    """
     name = collection_name()
     if not call("has_collection", name):
         try:
-            call("create_collection", name, schema=schema.build_schema(), consistency_level="Strong")
-            # sync=False: the wait polls AllocTimestamp, which Lite lacks (it logs a traceback); the
-            # collection is empty, so the index is ready at once and load_collection waits anyway.
-            call("create_index", name, schema.build_index_params(), sync=False)
+            create_collection(name)
         except VectorStoreError:
             if not call("has_collection", name):  # not a lost race with another creator: a real failure
                 raise
         else:
             _load(name)
             return "created"
-    differences = schema.schema_differences(call("describe_collection", name))
+    described = call("describe_collection", name)
+    differences = schema.schema_differences(described)
     if not differences:
         index = vector_index(name)
         if index is None:  # a create that stopped before its index (crash, lost race): finish it
@@ -53,12 +69,32 @@ def ensure_collection() -> str:
     if differences:
         raise SchemaMismatch(name, differences)
     _load(name)
+    _check_or_adopt_identity(name, described)
     return "exists"
 
 
 def load_collection() -> None:
     """Load the configured collection if it is not loaded (changes no data; Milvus Lite loads per process)."""
     _load(collection_name())
+
+
+def _check_or_adopt_identity(name: str, described: dict) -> None:
+    expected = schema.expected_identity()
+    recorded = schema.recorded_identity(described)
+    if recorded is None:
+        rows = count_chunks()
+        if rows:
+            raise EmbedderMismatch(schema.identity_problem(name, None, expected, rows))
+        record_identity(name, expected)
+        return
+    problem = schema.identity_problem(name, recorded, expected)
+    if problem:
+        raise EmbedderMismatch(problem)
+
+
+def record_identity(name: str, identity: dict) -> None:
+    """Record `identity` in the collection's properties (both engines support alter_collection_properties)."""
+    call("alter_collection_properties", name, properties=schema.identity_properties(identity))
 
 
 def _load(name: str) -> None:
@@ -79,7 +115,7 @@ def drop_collection() -> bool:
 def upsert_chunks(rows: Iterable[Mapping], batch_size: int = 1000) -> int:
     """Insert or replace chunks by chunk_id (both engines support upsert); returns the number written.
 
-    Every row is validated before anything is written, so a bad row never leaves half a batch behind.
+    Refused (EmbedderMismatch) when the collection was built by another embedder. Every row is validated before anything is written, so a bad row never leaves half a batch behind.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -90,6 +126,8 @@ def upsert_chunks(rows: Iterable[Mapping], batch_size: int = 1000) -> int:
             raise ValueError(f"chunk_id {row['chunk_id']!r} appears more than once in one upsert")
         seen.add(row["chunk_id"])
     name = collection_name()
+    if clean:
+        check_embedder(name)
     for start in range(0, len(clean), batch_size):
         call("upsert", name, clean[start:start + batch_size])
     return len(clean)
