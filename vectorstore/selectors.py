@@ -49,6 +49,32 @@ def forget_verified_embedders() -> None:
         _verified.clear()
 
 
+def resolve_collection(name: str | None = None) -> str | None:
+    """The physical collection behind `name` (itself, or the one an alias points to), None when neither exists.
+
+    `manage.py reembed` makes MILVUS_COLLECTION an alias; every other call goes through the alias unchanged.
+    """
+    name = name or collection_name()
+    if not call("has_collection", name):
+        return None
+    return call("describe_collection", name).get("collection_name") or name
+
+
+def chunk_ids_in(name: str) -> set[str]:
+    """Every chunk id stored in collection `name` (paged; `reembed` uses it to resume)."""
+    iterator = call("query_iterator", name, batch_size=1000, filter='chunk_id != ""', output_fields=["chunk_id"],
+                    consistency_level="Strong")
+    found: set[str] = set()
+    try:
+        while batch := iterator.next():
+            found.update(row["chunk_id"] for row in batch)
+    except (MilvusException, grpc.RpcError) as error:
+        raise translate_error(error, "query_iterator", (name,)) from error
+    finally:
+        iterator.close()
+    return found
+
+
 def collection_exists() -> bool:
     return bool(call("has_collection", collection_name()))
 
