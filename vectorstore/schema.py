@@ -35,7 +35,7 @@ IDENTITY_PROPERTIES = {"embedder": "rag.embedder", "model": "rag.embedder_model"
 
 def expected_identity() -> dict:
     """{embedder, model, dim} of the configured embedder (no model is loaded)."""
-    from textmodels.embedders import configured_identity
+    from core.embedder_catalog import configured_identity
 
     return configured_identity()
 
