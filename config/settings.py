@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from config import env as cfg
-from textmodels import catalog as embedder_catalog
+from core import embedder_catalog
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
