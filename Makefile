@@ -10,7 +10,7 @@ TEST_STACK := RAG_STACK=test $(LAUNCH)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test venv stack-up stack-down stack-status test-stack-up test-stack-down test-stack-status init bench \
+.PHONY: run test venv stack-up stack-down stack-status test-stack-up test-stack-down test-stack-status init bench eval \
         clean-stack clean-test-stack
 
 ## make run: venv, the local stack the app needs, init_stores, then serve on $(HOST):$(PORT)
@@ -56,6 +56,12 @@ init: venv
 ## make bench: the benchmarks against the raw clients (not part of `make test`); BENCH_ARGS=--quick for a short run
 bench: venv stack-up
 	$(PY) -m bench $(BENCH_ARGS)
+
+## make eval: retrieval quality on the dev eval sets (corpora fetched and ingested first: see docs/evaluation.md);
+## EVAL_SETS=... to choose the sets, EVAL_ARGS=--json etc.
+EVAL_SETS ?= eval/sets/django.dev.jsonl eval/sets/pytest.dev.jsonl
+eval: venv
+	$(PY) manage.py evaluate $(EVAL_SETS) $(EVAL_ARGS)
 
 ## Remove the local stack's data, the test stack's included (stops both first).
 clean-stack: stack-down test-stack-down

@@ -16,7 +16,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag_data.chunking import chunk_text
+from ingestion.chunking import chunk_text
 
 SEED = 20240607
 TOPICS = 60

@@ -19,7 +19,7 @@ from bench import corpus, raw, stack
 from bench.stats import ratio
 
 STEPS = {  # ingestion calls these through the module attribute, so wrapping them times each step
-    "rag_data.store_sync": ("embed", "concepts", "write_milvus", "write_neo4j"),
+    "ingestion.store_sync": ("embed", "concepts", "write_milvus", "write_neo4j"),
     "rag_data.ledger": ("begin", "mark_in_milvus", "mark_in_neo4j", "mark_complete"),
     "vectorstore.services": ("delete_document_chunks", "upsert_chunks"),
     "graphstore.services": ("upsert_document", "link_document_concepts", "relate_concepts"),
@@ -30,7 +30,7 @@ def run(sizes: list[int], workdir: Path, *, raw_milvus_batch: int | None = None,
         log=print) -> dict:
     from django.conf import settings
 
-    from rag_data.store_sync import MILVUS_BATCH
+    from ingestion.store_sync import MILVUS_BATCH
 
     size, overlap = settings.CHUNK_SIZE, settings.CHUNK_OVERLAP
     batch = raw_milvus_batch or MILVUS_BATCH
@@ -114,7 +114,7 @@ def _child_main(directory: str) -> None:
     import django
 
     django.setup()
-    from rag_data.ingestion import ingest_paths
+    from ingestion.services import ingest_paths
 
     steps: dict[str, float] = {}
     _instrument(steps)

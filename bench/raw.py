@@ -34,10 +34,10 @@ class Prepared:
 
 def prepare(corpus_dir: Path, size: int, overlap: int) -> Prepared:
     """Documents, chunks, vectors and concepts exactly as ingestion derives them (cached next to the corpus)."""
-    from rag_data import store_sync
-    from rag_data.chunking import chunk_text
-    from rag_data.embedders import get_embedder
-    from rag_data.ingestion import chunk_id_for, discover, read_text, title_for
+    from ingestion import store_sync
+    from ingestion.chunking import chunk_text
+    from textmodels.embedders import get_embedder
+    from ingestion.services import chunk_id_for, discover, read_text, title_for
 
     from django.conf import settings
 

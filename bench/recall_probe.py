@@ -21,8 +21,8 @@ import numpy as np  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from bench import corpus  # noqa: E402
-from rag_data.chunking import chunk_text  # noqa: E402
-from rag_data.embedders import get_embedder  # noqa: E402
+from ingestion.chunking import chunk_text  # noqa: E402
+from textmodels.embedders import get_embedder  # noqa: E402
 from vectorstore import client, schema, selectors, services  # noqa: E402
 
 COLLECTION = "bench_recall_probe"

@@ -1,4 +1,4 @@
-"""Search latency of the project (rag_data.retrieval.search) beside the sum of the raw backend calls it makes,
+"""Search latency of the project (retrieval.pipeline.search) beside the sum of the raw backend calls it makes,
 and recall@10 of its vector stage against exact brute-force cosine search over the same vectors.
 
 Per query and mode the project and the raw sequence run back to back (interleaved), so a noisy machine
@@ -39,7 +39,7 @@ class RawSearch:
         self.neo4j = stack.raw_neo4j()
         self.pg = stack.raw_postgres()
         self.pg.autocommit = True
-        from rag_data import retrieval
+        from retrieval import pipeline
 
         # The read consistency the project's search uses (Strong waits for a time tick on standalone).
         self.consistency = getattr(retrieval, "CONSISTENCY", "Strong")
@@ -62,13 +62,11 @@ class RawSearch:
 
     def run(self, text: str, mode: dict) -> dict[str, float]:
         """{call: ms} for one query; the sum is the raw figure."""
-        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
-
-        from rag_data import fusion
-        from rag_data.embedders import get_embedder
+        from retrieval import fusion
+        from textmodels.embedders import get_embedder
         from rag_data.models import Chunk, Document
-        from rag_data.search_params import validate
-        from rag_data.selectors import keyword_query_text
+        from retrieval.params import validate
+        from retrieval.selectors import keyword_queryset
         from vectorstore.filters import build_filter, field_in
 
         params = validate(text, weights=mode["weights"], hops=mode["hops"])
@@ -96,13 +94,11 @@ class RawSearch:
                                build_filter({"document_id": related})) if related else []
             rankings["graph"] = [h.get("entity", {}).get("chunk_id") or h.get("id") for h in graph_hits]
         if params.weights["keyword"] > 0:
-            query = SearchQuery(keyword_query_text(params.text), search_type="websearch", config="english")
-            document = SearchVector("text", config="english")
-            keyword = (Chunk.objects.annotate(fts=document)
-                       .filter(fts=query, document__status=Document.Status.COMPLETE)
-                       .annotate(rank=SearchRank(document, query)).order_by("-rank", "chunk_id")
-                       .values_list("chunk_id", flat=True)[: params.pool])
-            rankings["keyword"] = [row[0] for row in timed("pg_keyword", self._sql, keyword)]
+            # The project's own keyword SQL (stored search_vector column); building it may look up the
+            # query's lexemes (one small query, counted here too).
+            keyword = timed("pg_keyword", keyword_queryset, params.text, params.pool)
+            rows = [] if keyword is None else timed("pg_keyword", self._sql, keyword)
+            rankings["keyword"] = [row[0] for row in rows]
         wanted = {i for ranking in rankings.values() for i in ranking}
         hydrate = Chunk.objects.filter(chunk_id__in=wanted, document__status=Document.Status.COMPLETE) \
             .values_list("chunk_id", "document__document_id", "text")
@@ -127,7 +123,7 @@ class RawSearch:
 
 def run(queries: int, prepared, *, warmup: int = 5, log=print) -> dict:
     """Latency per mode (project vs raw sum) and recall@10, over the data the ingest benchmark left."""
-    from rag_data.retrieval import search
+    from retrieval.pipeline import search
 
     texts = corpus.queries(queries + warmup)
     raw = RawSearch()
@@ -175,8 +171,8 @@ def recall_at_10(texts: list[str], prepared, k: int = 10) -> dict:
     """Mean overlap of the project's vector stage top-k with exact top-k cosine (numpy) over the same vectors."""
     import inspect
 
-    from rag_data import retrieval
-    from rag_data.embedders import get_embedder
+    from retrieval import pipeline
+    from textmodels.embedders import get_embedder
     from vectorstore import selectors
 
     options = {}

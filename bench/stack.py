@@ -72,10 +72,10 @@ def use_collection(name: str) -> None:
     """Point the project at another Milvus collection (as the tests do)."""
     from django.conf import settings
 
-    from vectorstore.client import reset_client
+    from vectorstore.client import connection as milvus_connection
 
     settings.MILVUS_COLLECTION = name
-    reset_client()
+    milvus_connection().close()
 
 
 # --- raw clients: the drivers themselves, configured from the same settings -------------------

@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 import environ
 
-NEO4J_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
-MILVUS_SERVER_SCHEMES = ("http", "https", "tcp", "grpc", "unix")
+from core.uris import MILVUS_SERVER_SCHEMES, NEO4J_SCHEMES
+
 MILVUS_INDEX_TYPES = ("HNSW", "IVF_FLAT", "FLAT", "AUTOINDEX")
 MILVUS_METRIC_TYPES = ("COSINE", "L2", "IP")
 COLLECTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")

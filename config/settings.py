@@ -1,13 +1,14 @@
 """Settings for the RAG data layer: every value from the environment, validated at import time.
 
 Local defaults match the local stack (`make stack-up`); DJANGO_ENV=production makes secrets
-mandatory and turns DEBUG off by default. See README.md for every variable.
+mandatory and turns DEBUG off by default. See docs/configuration.md for every variable.
 """
 
 import os
 from pathlib import Path
 
 from config import env as cfg
+from core import embedder_catalog
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -41,7 +42,10 @@ INSTALLED_APPS = [
     "rag_data",
     "vectorstore",
     "graphstore",
-    "health_check",  # after rag_data, whose `health_check` command replaces the library's
+    "ingestion",
+    "retrieval",
+    "stores",
+    "health_check",  # after stores, whose `health_check` command replaces the library's
 ]
 
 MIDDLEWARE = [
@@ -93,7 +97,6 @@ MILVUS_COLLECTION = cfg.collection_name(_read, "MILVUS_COLLECTION", "knowledge_c
 MILVUS_INDEX_TYPE = _read.choice("MILVUS_INDEX_TYPE", "HNSW", cfg.MILVUS_INDEX_TYPES)
 MILVUS_METRIC_TYPE = _read.choice("MILVUS_METRIC_TYPE", "COSINE", cfg.MILVUS_METRIC_TYPES)
 MILVUS_TIMEOUT = _read.float("MILVUS_TIMEOUT", 10.0, minimum=0.1, maximum=600)
-EMBEDDING_DIM = _read.int("EMBEDDING_DIM", 384, minimum=1, maximum=32768)
 
 # --- Neo4j (knowledge graph) -----------------------------------------------------------------
 NEO4J_URI = cfg.neo4j_uri(_read, "NEO4J_URI", cfg.LOCAL_DEFAULTS["NEO4J_URI"])
@@ -109,13 +112,29 @@ STORE_RETRY_INITIAL_WAIT = _read.float("STORE_RETRY_INITIAL_WAIT", 0.2, minimum=
 STORE_RETRY_MAX_WAIT = _read.float("STORE_RETRY_MAX_WAIT", 5.0, minimum=0.0, maximum=600)
 
 # --- Ingestion and retrieval (rag_data) ------------------------------------------------------
-EMBEDDER = _read.str("EMBEDDER", "offline").lower()
-if EMBEDDER not in ("offline", "openai", "sentence-transformers"):
-    raise cfg.ConfigError("EMBEDDER", f"expected offline, openai or sentence-transformers, got {EMBEDDER!r}")
+# The embedder is part of the data: the Milvus collection records which one built it (docs/embedders.md).
+EMBEDDER = embedder_catalog.canonical(_read.str("EMBEDDER", "wordllama"))
+if EMBEDDER is None:
+    raise cfg.ConfigError("EMBEDDER", "expected wordllama, hashing (formerly offline), openai or sentence-transformers, "
+                          f"got {_read.str('EMBEDDER', '')!r}")
 EMBEDDER_URL = cfg.http_url(_read, "EMBEDDER_URL", "", required=EMBEDDER == "openai")
 EMBEDDER_API_KEY = _read.raw("EMBEDDER_API_KEY", "")
-EMBEDDER_MODEL = _read.str("EMBEDDER_MODEL", "all-MiniLM-L6-v2" if EMBEDDER == "sentence-transformers"
-                           else "text-embedding-3-small")
+EMBEDDER_MODEL = _read.str("EMBEDDER_MODEL", "") or embedder_catalog.DEFAULT_MODELS[EMBEDDER]
+if EMBEDDER == "wordllama" and EMBEDDER_MODEL != embedder_catalog.WORDLLAMA_MODEL:
+    raise cfg.ConfigError("EMBEDDER_MODEL", f"EMBEDDER=wordllama ships only the {embedder_catalog.WORDLLAMA_MODEL!r} "
+                          f"model (no download), got {EMBEDDER_MODEL!r}; unset EMBEDDER_MODEL")
+if EMBEDDER == "hashing":
+    EMBEDDER_MODEL = embedder_catalog.HASHING_MODEL  # no model: the name only identifies the algorithm
+# EMBEDDING_DIM follows the embedder when unset; it is required for a model whose size is not known here.
+_default_dim = embedder_catalog.default_dim(EMBEDDER, EMBEDDER_MODEL)
+if not _read.str("EMBEDDING_DIM", "") and _default_dim is None:
+    raise cfg.ConfigError("EMBEDDING_DIM", f"required with EMBEDDER={EMBEDDER} and EMBEDDER_MODEL={EMBEDDER_MODEL} "
+                          "(the size of its vectors is not known here)")
+EMBEDDING_DIM = _read.int("EMBEDDING_DIM", _default_dim or 1, minimum=1, maximum=32768)
+_fixed_dim = embedder_catalog.fixed_dim(EMBEDDER)
+if _fixed_dim is not None and EMBEDDING_DIM != _fixed_dim:
+    raise cfg.ConfigError("EMBEDDING_DIM", f"EMBEDDER={EMBEDDER} makes {_fixed_dim}-dimensional vectors, got "
+                          f"{EMBEDDING_DIM}; unset EMBEDDING_DIM (or set it to {_fixed_dim})")
 EMBEDDER_TIMEOUT = _read.float("EMBEDDER_TIMEOUT", 30.0, minimum=0.1, maximum=600)
 EMBEDDER_BATCH_SIZE = _read.int("EMBEDDER_BATCH_SIZE", 64, minimum=1, maximum=4096)
 EXTRACTOR = _read.str("EXTRACTOR", "keyphrase").lower()
@@ -135,9 +154,16 @@ SEARCH_GRAPH_HOPS = _read.int("SEARCH_GRAPH_HOPS", 1, minimum=0, maximum=3)
 SEARCH_TIMEOUT = _read.float("SEARCH_TIMEOUT", 30.0, minimum=0.1, maximum=600)
 SEARCH_WEIGHTS = {
     "vector": _read.float("SEARCH_WEIGHT_VECTOR", 1.0, minimum=0.0, maximum=100),
-    "graph": _read.float("SEARCH_WEIGHT_GRAPH", 1.0, minimum=0.0, maximum=100),
+    "graph": _read.float("SEARCH_WEIGHT_GRAPH", 0.0, minimum=0.0, maximum=100),
     "keyword": _read.float("SEARCH_WEIGHT_KEYWORD", 1.0, minimum=0.0, maximum=100),
 }
+# Candidates each source fetches for fusion: max(2k, SEARCH_POOL_MIN). Tuned on the dev sets (docs/evaluation.md).
+SEARCH_POOL_MIN = _read.int("SEARCH_POOL_MIN", 20, minimum=1, maximum=1000)
+# At most this many chunks of one document in the fused results (0: no limit).
+SEARCH_MAX_CHUNKS_PER_DOCUMENT = _read.int("SEARCH_MAX_CHUNKS_PER_DOCUMENT", 1, minimum=0, maximum=1000)
+# Keyword leg: frequent words find candidates only while they are estimated to match at most this many chunks
+# (rarer words always do; every word still ranks). Bounds the rows ranked per query; 0: every word matches.
+SEARCH_KEYWORD_CANDIDATES = _read.int("SEARCH_KEYWORD_CANDIDATES", 500, minimum=0, maximum=10_000_000)
 # Bearer token for /api/*: required in production; empty in local mode turns API auth off.
 API_TOKEN = _read.secret("API_TOKEN", "", PRODUCTION)
 DATA_UPLOAD_MAX_MEMORY_SIZE = _read.int("API_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
@@ -156,7 +182,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "config.redact.RedactingFilter"}},
+    "filters": {"redact_secrets": {"()": "core.redact.RedactingFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": _read.str("LOG_LEVEL", "INFO").upper()},
     "loggers": {
@@ -171,7 +197,7 @@ LOGGING = {
         # Milvus Lite's in-process gRPC server logs a traceback for RPCs it does not implement
         # (AllocTimestamp, which pymilvus 3 probes); the client handles the answer, so it is noise.
         "grpc._server": {"level": "CRITICAL"},
-        # django-health-check logs a traceback per failing check; config.health logs one line instead.
+        # django-health-check logs a traceback per failing check; core.health logs one line instead.
         "health_check": {"level": "ERROR"},
     },
 }

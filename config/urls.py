@@ -5,6 +5,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("health/", include("config.health_urls")),
-    path("api/", include("rag_data.urls")),
+    path("health/", include("stores.urls")),
+    path("api/", include("retrieval.urls")),
 ]

@@ -1,7 +1,7 @@
-"""The one way into Neo4j: a cached driver built from the settings, shared with neomodel.
+"""The one way into Neo4j: the bound connection's driver, built from the settings and shared with neomodel.
 
 Retries are not stacked: only opening the driver (the first `verify_connectivity`) goes through
-`config.retry.call_with_retry`; queries run as managed transactions (`execute_query`,
+`core.retry.call_with_retry`; queries run as managed transactions (`execute_query`,
 `session.execute_write`/`execute_read`), which the driver itself retries on transient errors for up to
 `max_transaction_retry_time`. Because the driver may replay a transaction, every write must be idempotent.
 """
@@ -18,17 +18,15 @@ from neo4j import Driver, EagerResult, GraphDatabase, RoutingControl
 from neo4j.exceptions import AuthError, ClientError
 from neomodel import NeomodelConfig, db, set_config
 
-from config.deadline import call_with_deadline
-from config.redact import redact
-from config.retry import StoreUnavailable, call_with_retry
+from core.deadline import call_with_deadline
+from core.redact import redact
+from core.binding import ConnectionSlot
+from core.retry import StoreUnavailable, call_with_retry
 
 logger = logging.getLogger(__name__)
 
 STORE = "Neo4j"
 
-_lock = threading.RLock()
-_driver: Driver | None = None
-_driver_key: tuple | None = None
 
 
 class GraphAuthError(StoreUnavailable):
@@ -45,18 +43,6 @@ class GraphAuthError(StoreUnavailable):
         return self.args[0]
 
 
-def _settings_key() -> tuple:
-    # The password enters the key only as a digest, so the key is safe to show in a repr or a traceback.
-    password_digest = hashlib.sha256(settings.NEO4J_PASSWORD.encode()).hexdigest()
-    return (
-        settings.NEO4J_URI,
-        settings.NEO4J_USER,
-        password_digest,
-        settings.NEO4J_TIMEOUT,
-        settings.STORE_RETRY_MAX_SECONDS,
-    )
-
-
 def _is_auth_failure(error: BaseException) -> bool:
     if isinstance(error, AuthError):
         return True
@@ -65,63 +51,75 @@ def _is_auth_failure(error: BaseException) -> bool:
     return isinstance(error, ClientError) and code.startswith("Neo.ClientError.Security.")
 
 
-def _open_driver() -> Driver:
-    driver = GraphDatabase.driver(
-        settings.NEO4J_URI,
-        auth=(settings.NEO4J_USER, settings.NEO4J_PASSWORD),
-        connection_timeout=settings.NEO4J_TIMEOUT,
-        # Waiting for a pooled connection includes opening one, so bound both by the same timeout.
-        connection_acquisition_timeout=settings.NEO4J_TIMEOUT,
-        # The driver's own retry budget for managed transactions: the shared store retry budget.
-        max_transaction_retry_time=settings.STORE_RETRY_MAX_SECONDS,
-    )
-    try:
-        call_with_retry(STORE, driver.verify_connectivity)
-    except BaseException as error:
-        driver.close()
-        if _is_auth_failure(error):
-            raise GraphAuthError(settings.NEO4J_USER) from None
-        raise
-    return driver
+class GraphConnection:
+    """One Neo4j driver for one server and user, opened (and verified) on first use, closed by its owner.
 
+    The owner is the process's stores.manager.DatabaseManager (closed at exit); tests build their own
+    for other settings. The password enters the identity only as a digest; the repr never shows it.
+    """
 
-def _hook_neomodel(driver: Driver) -> None:
-    """Make neomodel's process-wide connection use `driver` (ours: neomodel never closes it)."""
-    db.set_connection(driver=driver)
+    def __init__(self, uri: str, user: str, password: str, *, timeout: float = 10.0, retry_seconds: float = 30.0):
+        self.uri, self.user, self.timeout, self.retry_seconds = uri, user, timeout, retry_seconds
+        self._password = password
+        self.key = (uri, user, hashlib.sha256(password.encode()).hexdigest(), timeout, retry_seconds)
+        self._driver: Driver | None = None
+        self._lock = threading.RLock()
 
+    @classmethod
+    def from_settings(cls) -> GraphConnection:
+        return cls(settings.NEO4J_URI, settings.NEO4J_USER, settings.NEO4J_PASSWORD,
+                   timeout=settings.NEO4J_TIMEOUT, retry_seconds=settings.STORE_RETRY_MAX_SECONDS)
 
-def get_driver() -> Driver:
-    """The shared driver for the current settings, opened (and verified) on first use."""
-    global _driver, _driver_key
-    key = _settings_key()
-    with _lock:
-        if _driver is not None and _driver_key == key:
-            return _driver
-        _forget()
-        driver = _open_driver()
-        _driver, _driver_key = driver, key
-        _hook_neomodel(driver)
+    def __repr__(self) -> str:
+        return f"<GraphConnection {redact(self.uri)} user={self.user!r} {'open' if self._driver else 'closed'}>"
+
+    def driver(self) -> Driver:
+        with self._lock:
+            if self._driver is None:
+                self._driver = self._open()
+                db.set_connection(driver=self._driver)  # neomodel uses our driver; it never closes it
+            return self._driver
+
+    def close(self) -> None:
+        with self._lock:
+            driver, self._driver = self._driver, None
+        if driver is None:
+            return
+        if db.driver is driver:
+            db.driver = None  # unhook neomodel; its next query asks our config (below) for the bound driver
+        try:
+            driver.close()
+        except Exception as error:  # closing a broken pool must not mask what the caller is doing
+            logger.warning("closing the Neo4j driver failed: %s", type(error).__name__)
+
+    def _open(self) -> Driver:
+        driver = GraphDatabase.driver(
+            self.uri,
+            auth=(self.user, self._password),
+            connection_timeout=self.timeout,
+            # Waiting for a pooled connection includes opening one, so bound both by the same timeout.
+            connection_acquisition_timeout=self.timeout,
+            # The driver's own retry budget for managed transactions: the shared store retry budget.
+            max_transaction_retry_time=self.retry_seconds,
+        )
+        try:
+            call_with_retry(STORE, driver.verify_connectivity)
+        except BaseException as error:
+            driver.close()
+            if _is_auth_failure(error):
+                raise GraphAuthError(self.user) from None
+            raise
         return driver
 
 
-def _forget() -> None:
-    global _driver, _driver_key
-    old, _driver, _driver_key = _driver, None, None
-    if old is None:
-        return
-    if db.driver is old:
-        # Unhook neomodel; its next query asks our config (below) for a fresh driver.
-        db.driver = None
-    try:
-        old.close()
-    except Exception as error:  # closing a broken pool must not mask what the caller is doing
-        logger.warning("closing the Neo4j driver failed: %s", type(error).__name__)
+_slot: ConnectionSlot[GraphConnection] = ConnectionSlot(GraphConnection.from_settings)
+bind = _slot.bind
+connection = _slot.current
 
 
-def reset_driver() -> None:
-    """Close and forget the cached driver (tests call this after changing the NEO4J_* settings)."""
-    with _lock:
-        _forget()
+def get_driver() -> Driver:
+    """The open driver of the bound connection."""
+    return connection().driver()
 
 
 class _SharedDriverConfig(NeomodelConfig):

@@ -6,7 +6,7 @@ import dataclasses
 
 from health_check.exceptions import ServiceUnavailable
 
-from config.health import StoreCheck
+from core.health import StoreCheck
 from graphstore import client, selectors
 
 

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 
 
 class RagDataConfig(AppConfig):
@@ -7,4 +8,6 @@ class RagDataConfig(AppConfig):
     verbose_name = "RAG data"
 
     def ready(self):
-        from rag_data import checks  # noqa: F401  (registers the system checks)
+        from rag_data.checks import check_postgresql
+
+        checks.register(check_postgresql, checks.Tags.database, checks.Tags.compatibility)

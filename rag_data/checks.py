@@ -4,7 +4,6 @@ from django.conf import settings
 from django.core import checks
 
 
-@checks.register(checks.Tags.database, checks.Tags.compatibility)
 def check_postgresql(app_configs=None, **kwargs):
     engine = settings.DATABASES.get("default", {}).get("ENGINE", "")
     return postgresql_problems(engine, settings.INSTALLED_APPS)

@@ -8,7 +8,7 @@ from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 from health_check.exceptions import ServiceUnavailable
 
-from config.health import StoreCheck
+from core.health import StoreCheck
 
 
 @dataclasses.dataclass(repr=False)

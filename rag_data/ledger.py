@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from config.retry import describe_error
+from core.retry import describe_error
 from rag_data.models import Chunk, Document
 
 Status = Document.Status

@@ -156,9 +156,3 @@ def _result_row(position: int, row) -> dict:
         sources = [sources]
     return {"chunk_id": str(row["chunk_id"]), "document_id": str(row["document_id"]),
             "score": float(score), "sources": [str(s) for s in sources]}
-
-
-# Document lifecycle writes live in their own modules (each kept short); re-exported here for callers.
-from rag_data.deletion import DocumentNotFound, delete_document  # noqa: E402,F401
-from rag_data.ingestion import IngestReport, ingest_paths  # noqa: E402,F401
-from rag_data.reconcile import ReconcileReport, reconcile  # noqa: E402,F401

@@ -10,6 +10,8 @@ developers' runs on one server do not collide.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import os
 import socket
 import uuid
@@ -82,14 +84,14 @@ def milvus_backend(request, settings, milvus_lite_uri):
     else:
         settings.MILVUS_URI = milvus_lite_uri
     settings.MILVUS_COLLECTION = f"test_{uuid.uuid4().hex[:12]}"
-    client.reset_client()
+    client.connection().close()
     yield request.param
     try:
         milvus = client.get_client()
         if milvus.has_collection(settings.MILVUS_COLLECTION):
             milvus.drop_collection(settings.MILVUS_COLLECTION)
     finally:
-        client.reset_client()
+        client.connection().close()
 
 
 @pytest.fixture
@@ -102,12 +104,12 @@ def neo4j_store(settings):
 
     _refuse_unless_test_stack({"NEO4J_URI": settings.NEO4J_URI})
     _require_port("Neo4j", settings.NEO4J_URI.replace("bolt://", "http://"), 7687)
-    client.reset_driver()
+    client.connection().close()
     driver = client.get_driver()
     driver.execute_query("MATCH (n) DETACH DELETE n", database_=settings.NEO4J_DATABASE)
     yield driver
     driver.execute_query("MATCH (n) DETACH DELETE n", database_=settings.NEO4J_DATABASE)
-    client.reset_driver()
+    client.connection().close()
 
 
 @pytest.fixture(scope="session")
@@ -127,3 +129,82 @@ def _postgres_reachable(request, _test_stack_only):
     db = settings.DATABASES["default"]
     if db["ENGINE"].endswith("postgresql"):
         _require_port("PostgreSQL", f"postgres://{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}", 5432)
+
+
+# --- Factories: every row goes through the services, as production writes do ---------------------------
+
+_counter = itertools.count(1)
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@pytest.fixture
+def make_query():
+    from rag_data import services
+
+    def _make(text="how do graphs help retrieval?", results=None, session=None, **extra):
+        if results is None:
+            results = [
+                {"chunk_id": "doc-a:0", "document_id": "doc-a", "score": 0.91, "sources": ["vector", "graph"]},
+                {"chunk_id": "doc-b:3", "document_id": "doc-b", "score": 0.42, "sources": ["keyword"]},
+            ]
+        extra.setdefault("latency_ms", 12.5)
+        return services.record_query(text=text, results=results, session=session, **extra)
+
+    return _make
+
+
+@pytest.fixture
+def make_feedback(make_query):
+    from rag_data import services
+
+    def _make(rating=1, chunk_id=None, comment="", query=None, query_text=None):
+        if query is None:
+            query = make_query(text=query_text or f"query number {next(_counter)}")
+        return services.record_feedback(query.id, rating, chunk_id=chunk_id, comment=comment)
+
+    return _make
+
+
+@pytest.fixture
+def make_document():
+    from rag_data.models import Document
+
+    def _make(document_id=None, **fields):
+        document_id = document_id or f"doc-{next(_counter)}"
+        fields.setdefault("source_path", f"corpus/{document_id}.md")
+        fields.setdefault("content_hash", sha256(document_id))
+        return Document.objects.create(document_id=document_id, **fields)
+
+    return _make
+
+
+@pytest.fixture
+def make_chunk():
+    from rag_data.models import Chunk
+
+    def _make(document, ordinal, text):
+        return Chunk.objects.create(
+            chunk_id=f"{document.document_id}:{ordinal}", document=document, ordinal=ordinal,
+            text=text, content_hash=sha256(text),
+        )
+
+    return _make
+
+
+@pytest.fixture
+def stub():
+    """A local OpenAI-compatible HTTP stub (embeddings, chat completions): not a store."""
+    from tests.httpstub import StubServer
+
+    with StubServer() as server:
+        yield server
+
+
+@pytest.fixture
+def fast_retries(settings):
+    settings.STORE_RETRY_ATTEMPTS = 3
+    settings.STORE_RETRY_INITIAL_WAIT = 0
+    settings.STORE_RETRY_MAX_WAIT = 0

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 
 
 class VectorstoreConfig(AppConfig):
@@ -6,4 +7,6 @@ class VectorstoreConfig(AppConfig):
     verbose_name = "Vector store (Milvus)"
 
     def ready(self):
-        from vectorstore import checks  # noqa: F401  (registers the system checks)
+        from vectorstore.checks import check_milvus_settings
+
+        checks.register(check_milvus_settings, "vectorstore")

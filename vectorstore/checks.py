@@ -8,16 +8,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import Warning, register
+from django.core.checks import Warning
 
-from vectorstore.client import is_lite, safe_uri
+from core.redact import redact
+from core.uris import is_milvus_lite
 
 
-@register("vectorstore")
 def check_milvus_settings(app_configs=None, **kwargs):
     uri = settings.MILVUS_URI
     problems = []
-    if is_lite(uri):
+    if is_milvus_lite(uri):
         if getattr(settings, "PRODUCTION", False):
             problems.append(Warning(
                 "MILVUS_URI points at a Milvus Lite file in production.",
@@ -38,7 +38,7 @@ def check_milvus_settings(app_configs=None, **kwargs):
         parts = urlsplit(uri)
         if parts.scheme in ("http", "tcp", "grpc") and not _is_loopback(parts.hostname):
             problems.append(Warning(
-                f"MILVUS_TOKEN would be sent unencrypted to {safe_uri(uri)}.",
+                f"MILVUS_TOKEN would be sent unencrypted to {redact(uri)}.",
                 hint="Use an https:// MILVUS_URI for a remote Milvus server.",
                 id="vectorstore.W003",
             ))

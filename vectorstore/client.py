@@ -1,6 +1,6 @@
-"""The one module through which every Milvus call goes: a cached client, per-call timeouts, clean errors.
+"""The one module through which every Milvus call goes: the bound connection, per-call timeouts, clean errors.
 
-Retries: opening the client is wrapped in the shared policy (config.retry), because it fails fast when
+Retries: opening the client is wrapped in the shared policy (core.retry), because it fails fast when
 the server is down; each RPC already retries on its own within its `timeout=`, so `call()` only maps
 failures to one-line, credential-free exceptions and never stacks another retry on top.
 """
@@ -10,22 +10,18 @@ from __future__ import annotations
 import hashlib
 import threading
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import grpc
 from django.conf import settings
-from pymilvus import MilvusClient
-from pymilvus.exceptions import MilvusException
 
-from config.env import MILVUS_SERVER_SCHEMES
-from config.redact import redact
-from config.retry import StoreUnavailable, call_with_retry, describe_error, is_transient
+from core.redact import redact
+from core.binding import ConnectionSlot
+from core.retry import StoreUnavailable, call_with_retry, describe_error, is_transient
+from core.uris import is_milvus_lite
+from vectorstore._pymilvus import MilvusClient, MilvusException, grpc
 
 STORE = "Milvus"
 _COLLECTION_NOT_FOUND = 100  # the error code both standalone and Lite use
 
-_lock = threading.Lock()
-_clients: dict[tuple[str, str], MilvusClient] = {}
 
 
 class VectorStoreError(Exception):
@@ -52,7 +48,7 @@ class _Client(MilvusClient):
 def is_lite(uri: str | None = None) -> bool:
     """True when the URI is a Milvus Lite .db path rather than a server URL."""
     uri = settings.MILVUS_URI if uri is None else uri
-    return urlsplit(uri).scheme not in MILVUS_SERVER_SCHEMES
+    return is_milvus_lite(uri)
 
 
 def safe_uri(uri: str | None = None) -> str:
@@ -60,39 +56,66 @@ def safe_uri(uri: str | None = None) -> str:
     return redact(settings.MILVUS_URI if uri is None else uri)
 
 
-def _cache_key() -> tuple[str, str]:
-    # A digest, not the token itself, so the cache never holds a secret in a debuggable structure.
-    digest = hashlib.sha256((settings.MILVUS_TOKEN or "").encode()).hexdigest()
-    return settings.MILVUS_URI, digest
+class MilvusConnection:
+    """One Milvus client for one server and token, opened on first use and closed by its owner.
+
+    The owner is the process's stores.manager.DatabaseManager (closed at exit); tests build their own
+    for other settings. The repr names the server, never the token.
+    """
+
+    def __init__(self, uri: str, token: str = "", timeout: float = 10.0):
+        self.uri, self.timeout = uri, timeout
+        self._token = token
+        # A digest, not the token itself, so the identity never holds a secret in a debuggable structure.
+        self.key = (uri, hashlib.sha256(token.encode()).hexdigest())
+        self._client: MilvusClient | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls) -> MilvusConnection:
+        return cls(settings.MILVUS_URI, settings.MILVUS_TOKEN or "", settings.MILVUS_TIMEOUT)
+
+    def __repr__(self) -> str:
+        return f"<MilvusConnection {safe_uri(self.uri)} {'open' if self._client else 'closed'}>"
+
+    def client(self) -> MilvusClient:
+        with self._lock:
+            if self._client is None:
+                self._client = self._open()
+            return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.close()
+            except Exception:  # closing a broken connection must not hide the caller's own error
+                pass
+
+    def _open(self) -> MilvusClient:
+        if is_lite(self.uri):
+            Path(self.uri).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            client = call_with_retry(STORE, _Client, uri=self.uri, token=self._token, timeout=self.timeout)
+            if is_lite(self.uri):
+                _load_for_this_process(client)
+            return client
+        except StoreUnavailable as error:
+            raise StoreUnavailable(STORE, f"{safe_uri(self.uri)}: {error.reason}") from None
+        except (MilvusException, grpc.RpcError, OSError) as error:
+            # `from None`: the driver's connection config (which holds the token) must not ride along.
+            raise VectorStoreError(f"could not open Milvus at {safe_uri(self.uri)}: {describe_error(error)}") from None
+
+
+_slot: ConnectionSlot[MilvusConnection] = ConnectionSlot(MilvusConnection.from_settings)
+bind = _slot.bind
+connection = _slot.current
 
 
 def get_client() -> MilvusClient:
-    """The shared client for the current settings.MILVUS_URI / MILVUS_TOKEN, created on first use."""
-    key = _cache_key()
-    with _lock:
-        client = _clients.get(key)
-        if client is None:
-            client = _open(key[0])
-            _clients[key] = client
-        return client
-
-
-def _open(uri: str) -> MilvusClient:
-    if is_lite(uri):
-        Path(uri).parent.mkdir(parents=True, exist_ok=True)
-
-    try:
-        client = call_with_retry(
-            STORE, _Client, uri=uri, token=settings.MILVUS_TOKEN or "", timeout=settings.MILVUS_TIMEOUT
-        )
-        if is_lite(uri):
-            _load_for_this_process(client)
-        return client
-    except StoreUnavailable as error:
-        raise StoreUnavailable(STORE, f"{safe_uri(uri)}: {error.reason}") from None
-    except (MilvusException, grpc.RpcError, OSError) as error:
-        # `from None`: the driver's connection config (which holds the token) must not ride along.
-        raise VectorStoreError(f"could not open Milvus at {safe_uri(uri)}: {describe_error(error)}") from None
+    """The open MilvusClient of the bound connection."""
+    return connection().client()
 
 
 def _load_for_this_process(client: MilvusClient) -> None:
@@ -102,18 +125,6 @@ def _load_for_this_process(client: MilvusClient) -> None:
         state = client.get_load_state(name, timeout=settings.MILVUS_TIMEOUT).get("state")
         if getattr(state, "name", str(state)) != "Loaded":
             client.load_collection(name, timeout=settings.MILVUS_TIMEOUT)
-
-
-def reset_client() -> None:
-    """Close and forget every cached client (tests switch settings; workers may fork)."""
-    with _lock:
-        clients = list(_clients.values())
-        _clients.clear()
-    for client in clients:
-        try:
-            client.close()
-        except Exception:  # closing a broken connection must not hide the caller's own error
-            pass
 
 
 def call(method: str, *args, **kwargs):

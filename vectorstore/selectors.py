@@ -2,18 +2,77 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterable, Mapping
 
-import grpc
-from pymilvus.client.types import LoadState
-from pymilvus.exceptions import MilvusException
+from django.conf import settings
 
 from vectorstore import schema
-from vectorstore.client import call, collection_name, is_lite, safe_uri, translate_error
+from vectorstore._pymilvus import LoadState, MilvusException, grpc
+from vectorstore.client import VectorStoreError, call, collection_name, is_lite, safe_uri, translate_error
 from vectorstore.filters import build_filter, field_in
 
 MAX_K = 16384  # Milvus' largest topk
 _IDS_PER_QUERY = 500
+# A successful embedder check is trusted this long per (server, collection, embedder): describe_collection
+# costs 1-2 ms, and a search calls Milvus twice. After `reembed` switches the collection, a process still
+# configured with the old embedder is refused within this many seconds.
+IDENTITY_RECHECK_SECONDS = 5.0
+_verified: dict[tuple, float] = {}
+_verified_lock = threading.Lock()
+
+
+class EmbedderMismatch(VectorStoreError):
+    """The collection was built by another embedder (or records none): searching or writing it is refused."""
+
+
+def check_embedder(name: str | None = None) -> None:
+    """Raise EmbedderMismatch unless the collection records the configured embedder (cached for a few s)."""
+    name = name or collection_name()
+    expected = schema.expected_identity()
+    key = (settings.MILVUS_URI, name, tuple(sorted(expected.items())))
+    now = time.monotonic()
+    with _verified_lock:
+        if now - _verified.get(key, float("-inf")) < IDENTITY_RECHECK_SECONDS:
+            return
+    problem = schema.identity_problem(name, schema.recorded_identity(call("describe_collection", name)), expected)
+    if problem:
+        raise EmbedderMismatch(problem)
+    with _verified_lock:
+        _verified[key] = now
+
+
+def forget_verified_embedders() -> None:
+    """Drop the cached checks (after a switch-over, or when tests reuse a collection name)."""
+    with _verified_lock:
+        _verified.clear()
+
+
+def resolve_collection(name: str | None = None) -> str | None:
+    """The physical collection behind `name` (itself, or the one an alias points to), None when neither exists.
+
+    `manage.py reembed` makes MILVUS_COLLECTION an alias; every other call goes through the alias unchanged.
+    """
+    name = name or collection_name()
+    if not call("has_collection", name):
+        return None
+    return call("describe_collection", name).get("collection_name") or name
+
+
+def chunk_ids_in(name: str) -> set[str]:
+    """Every chunk id stored in collection `name` (paged; `reembed` uses it to resume)."""
+    iterator = call("query_iterator", name, batch_size=1000, filter='chunk_id != ""', output_fields=["chunk_id"],
+                    consistency_level="Strong")
+    found: set[str] = set()
+    try:
+        while batch := iterator.next():
+            found.update(row["chunk_id"] for row in batch)
+    except (MilvusException, grpc.RpcError) as error:
+        raise translate_error(error, "query_iterator", (name,)) from error
+    finally:
+        iterator.close()
+    return found
 
 
 def collection_exists() -> bool:
@@ -46,14 +105,18 @@ def collection_status(with_count: bool = True) -> dict:
     status = {
         "collection": name, "uri": safe_uri(), "engine": "lite" if is_lite() else "standalone",
         "exists": False, "schema_differences": [], "fields": [], "index": None, "load_state": None,
-        "row_count": None,
+        "row_count": None, "physical_collection": None, "embedder": None, "embedder_problem": None,
     }
     if not call("has_collection", name):
         return status
     described = call("describe_collection", name)
     index = vector_index(name)
+    recorded = schema.recorded_identity(described)
     status.update(
         exists=True,
+        physical_collection=described.get("collection_name", name),
+        embedder=recorded,
+        embedder_problem=schema.identity_problem(name, recorded, schema.expected_identity()),
         schema_differences=schema.schema_differences(described) + schema.index_differences(index),
         fields=[
             {
@@ -75,6 +138,8 @@ def collection_status(with_count: bool = True) -> dict:
 def search(vector, k: int = 10, filters: Mapping | None = None, consistency_level: str = "Strong") -> list[dict]:
     """The k nearest chunks as {chunk_id, document_id, content, metadata, score}, best first.
 
+    Refused (EmbedderMismatch) when the collection was built by another embedder than the configured one.
+
     `score` is the engine's distance for MILVUS_METRIC_TYPE: higher is closer for COSINE and IP,
     lower for L2. Reads are Strong by default so a chunk written just before is found; on standalone a
     Strong read waits for the next time tick (~200-400 ms), so latency-sensitive callers pass "Session"
@@ -83,6 +148,7 @@ def search(vector, k: int = 10, filters: Mapping | None = None, consistency_leve
     vector = schema.checked_vector(vector, "search")
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
         raise ValueError(f"k must be a whole number from 1 to {MAX_K}, got {k!r}")
+    check_embedder()
     results = call(
         "search", collection_name(), data=[vector], limit=k, filter=build_filter(filters),
         output_fields=schema.OUTPUT_FIELDS, search_params=schema.search_params(k),
@@ -153,4 +219,20 @@ def matching_chunks(chunk_ids: Iterable[str], filters: Mapping | None = None,
         )
         for row in rows:
             found[row["chunk_id"]] = {"document_id": row.get("document_id"), "metadata": row.get("metadata") or {}}
+    return found
+
+
+def all_chunk_documents(batch_size: int = 1000) -> dict[str, str]:
+    """{chunk_id: document_id} for every row of the collection, paged with query_iterator (for reconcile)."""
+    name = collection_name()
+    found: dict[str, str] = {}
+    iterator = call("query_iterator", name, batch_size=batch_size, filter="",
+                    output_fields=["chunk_id", "document_id"], consistency_level="Strong")
+    try:
+        while batch := iterator.next():
+            found.update((row["chunk_id"], row["document_id"]) for row in batch)
+    except (MilvusException, grpc.RpcError) as error:
+        raise translate_error(error, "query_iterator", (name,)) from error
+    finally:
+        iterator.close()
     return found

@@ -1,16 +1,21 @@
-"""Writes to the Milvus collection: create/drop it, upsert and delete chunks."""
+"""Writes to the Milvus collection: create/drop it, upsert and delete chunks.
+
+A collection is created recording the configured embedder (vectorstore.schema); ensure_collection and
+upsert_chunks refuse one built by another embedder (EmbedderMismatch, one line saying what to run).
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
 
-from pymilvus.client.types import LoadState
-
 from vectorstore import schema
+from vectorstore._pymilvus import LoadState
 from vectorstore.client import VectorStoreError, call, collection_name
 from vectorstore.filters import field_in
-from vectorstore.selectors import vector_index
+from vectorstore.selectors import (
+    EmbedderMismatch, check_embedder, count_chunks, forget_verified_embedders, resolve_collection, vector_index,
+)
 
 ROW_KEYS = frozenset({"chunk_id", "document_id", "content", "embedding", "metadata"})
 _DELETE_BATCH = 500  # document ids per delete expression
@@ -28,22 +33,34 @@ class SchemaMismatch(VectorStoreError):
         )
 
 
+def create_collection(name: str, identity: dict | None = None) -> None:
+    """Create `name` with the schema for the identity's dimension, its index, and the identity recorded."""
+    identity = identity or schema.expected_identity()
+    call("create_collection", name, schema=schema.build_schema(), consistency_level="Strong",
+         properties=schema.identity_properties(identity))
+    # sync=False: the wait polls AllocTimestamp, which Lite lacks (it logs a traceback); the
+    # collection is empty, so the index is ready at once and load_collection waits anyway.
+    call("create_index", name, schema.build_index_params(), sync=False)
+
+
 def ensure_collection() -> str:
-    """Create the collection with its index and load it ("created"), or check and load the one there ("exists")."""
+    """Create the collection with its index and load it ("created"), or check and load the one there ("exists").
+
+    An existing collection must record the configured embedder; one that records none is adopted only
+    while it is empty (e.g. created by an older version and never written).
+    """
     name = collection_name()
     if not call("has_collection", name):
         try:
-            call("create_collection", name, schema=schema.build_schema(), consistency_level="Strong")
-            # sync=False: the wait polls AllocTimestamp, which Lite lacks (it logs a traceback); the
-            # collection is empty, so the index is ready at once and load_collection waits anyway.
-            call("create_index", name, schema.build_index_params(), sync=False)
+            create_collection(name)
         except VectorStoreError:
             if not call("has_collection", name):  # not a lost race with another creator: a real failure
                 raise
         else:
             _load(name)
             return "created"
-    differences = schema.schema_differences(call("describe_collection", name))
+    described = call("describe_collection", name)
+    differences = schema.schema_differences(described)
     if not differences:
         index = vector_index(name)
         if index is None:  # a create that stopped before its index (crash, lost race): finish it
@@ -53,7 +70,53 @@ def ensure_collection() -> str:
     if differences:
         raise SchemaMismatch(name, differences)
     _load(name)
+    _check_or_adopt_identity(name, described)
     return "exists"
+
+
+def load_collection() -> None:
+    """Load the configured collection if it is not loaded (changes no data; Milvus Lite loads per process)."""
+    _load(collection_name())
+
+
+def _check_or_adopt_identity(name: str, described: dict) -> None:
+    expected = schema.expected_identity()
+    recorded = schema.recorded_identity(described)
+    if recorded is None:
+        rows = count_chunks()
+        if rows:
+            raise EmbedderMismatch(schema.identity_problem(name, None, expected, rows))
+        record_identity(name, expected)
+        return
+    problem = schema.identity_problem(name, recorded, expected)
+    if problem:
+        raise EmbedderMismatch(problem)
+
+
+def record_identity(name: str, identity: dict) -> None:
+    """Record `identity` in the collection's properties (both engines support alter_collection_properties)."""
+    call("alter_collection_properties", name, properties=schema.identity_properties(identity))
+
+
+def point_alias(alias: str, target: str) -> str | None:
+    """Make `alias` name the collection `target`; returns the physical collection it named before, if any.
+
+    Both engines support aliases (create_alias/alter_alias, checked on standalone 2.3.5 and Lite 3.2). An
+    alias cannot share its name with a collection, so the first time (`alias` still a real collection) that
+    collection is dropped just before the alias is created: searches in between (milliseconds) are told
+    the collection does not exist. From then on alter_alias switches atomically.
+    """
+    before = resolve_collection(alias)
+    if before is None:
+        call("create_alias", target, alias)
+    elif before != alias:
+        call("alter_alias", target, alias)
+    else:
+        call("drop_collection", alias)
+        call("create_alias", target, alias)
+        before = None  # already dropped
+    forget_verified_embedders()
+    return before
 
 
 def _load(name: str) -> None:
@@ -63,18 +126,23 @@ def _load(name: str) -> None:
 
 
 def drop_collection() -> bool:
-    """Drop the collection; False when there was none."""
+    """Drop the collection (when MILVUS_COLLECTION is an alias: the alias and the collection it names)."""
     name = collection_name()
-    if not call("has_collection", name):
+    physical = resolve_collection(name)
+    if physical is None:
         return False
-    call("drop_collection", name)
+    if physical != name:  # standalone refuses a drop through an alias, Lite would leave the alias behind
+        call("drop_alias", name)
+    call("drop_collection", physical)
+    forget_verified_embedders()
     return True
 
 
-def upsert_chunks(rows: Iterable[Mapping], batch_size: int = 1000) -> int:
+def upsert_chunks(rows: Iterable[Mapping], batch_size: int = 1000, collection: str | None = None) -> int:
     """Insert or replace chunks by chunk_id (both engines support upsert); returns the number written.
 
-    Every row is validated before anything is written, so a bad row never leaves half a batch behind.
+    `collection` defaults to MILVUS_COLLECTION (reembed writes its new collection). Refused
+    (EmbedderMismatch) when the collection was built by another embedder. Every row is validated before anything is written, so a bad row never leaves half a batch behind.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -84,7 +152,9 @@ def upsert_chunks(rows: Iterable[Mapping], batch_size: int = 1000) -> int:
         if row["chunk_id"] in seen:
             raise ValueError(f"chunk_id {row['chunk_id']!r} appears more than once in one upsert")
         seen.add(row["chunk_id"])
-    name = collection_name()
+    name = collection or collection_name()
+    if clean:
+        check_embedder(name)
     for start in range(0, len(clean), batch_size):
         call("upsert", name, clean[start:start + batch_size])
     return len(clean)
@@ -134,16 +204,16 @@ def delete_document_chunks(document_ids: Iterable[str]) -> int:
                               lambda batch: {"filter": field_in("document_id", batch)})
 
 
-def delete_chunks(chunk_ids: Iterable[str]) -> int:
+def delete_chunks(chunk_ids: Iterable[str], collection: str | None = None) -> int:
     """Delete chunks by primary key: much cheaper than a delete by expression on a standalone server."""
-    return _delete_in_batches(chunk_ids, "chunk_ids", lambda batch: {"ids": batch})
+    return _delete_in_batches(chunk_ids, "chunk_ids", lambda batch: {"ids": batch}, collection)
 
 
-def _delete_in_batches(ids: Iterable[str], what: str, selection) -> int:
+def _delete_in_batches(ids: Iterable[str], what: str, selection, collection: str | None = None) -> int:
     if isinstance(ids, (str, bytes)):
         raise ValueError(f"{what} must be a list of ids, not a single string")
     ids = sorted(set(ids))
-    name = collection_name()
+    name = collection or collection_name()
     deleted = 0
     for start in range(0, len(ids), _DELETE_BATCH):
         result = call("delete", name, **selection(ids[start:start + _DELETE_BATCH]))

@@ -12,7 +12,7 @@ import pytest
 
 from bench import corpus, report
 from bench.stats import percentile, ratio, summary
-from rag_data.chunking import chunk_text
+from ingestion.chunking import chunk_text
 
 
 def test_corpus_is_deterministic_and_has_exactly_the_chunks_asked_for():

@@ -12,10 +12,10 @@ from graphstore.nodes import Concept, Document
 
 
 def test_configuring_neomodel_opens_no_connection(settings):
-    client.reset_driver()
+    client.connection().close()
     settings.NEO4J_URI = "bolt://127.0.0.1:1"  # nothing listens there: any connection attempt would fail
     client.configure_neomodel()
-    assert client._driver is None
+    assert client._slot.bound is None or client._slot.bound._driver is None
     assert get_config().database_name == settings.NEO4J_DATABASE
 
 
@@ -24,9 +24,11 @@ def test_neomodel_cannot_be_given_another_driver():
         get_config().driver = object()
 
 
-def test_settings_key_holds_no_password(settings):
+def test_connection_identity_and_repr_hold_no_password(settings):
     settings.NEO4J_PASSWORD = "key-check-" + uuid.uuid4().hex
-    assert settings.NEO4J_PASSWORD not in repr(client._settings_key())
+    connection = client.GraphConnection.from_settings()
+    assert settings.NEO4J_PASSWORD not in repr(connection.key)
+    assert settings.NEO4J_PASSWORD not in repr(connection)
 
 
 @pytest.mark.integration
@@ -49,14 +51,14 @@ def test_driver_is_cached_and_shared_with_neomodel(neo4j_store, settings):
 def test_neomodel_reconnects_lazily_after_reset():
     # Not on neo4j_store: resetting would close the driver that fixture tears down with.
     client.get_driver()
-    client.reset_driver()
+    client.connection().close()
     try:
         assert db.driver is None
         nobody = "nobody-" + uuid.uuid4().hex
         assert Concept.nodes.filter(name=nobody).all() == []  # neomodel asks graphstore for a new driver
-        assert db.driver is client._driver is not None
+        assert db.driver is client.connection()._driver is not None
     finally:
-        client.reset_driver()
+        client.connection().close()
 
 
 @pytest.mark.integration
@@ -64,12 +66,12 @@ def test_wrong_password_is_a_clear_permanent_error_without_the_password(settings
     wrong = "wrong-" + uuid.uuid4().hex
     settings.NEO4J_PASSWORD = wrong
     settings.STORE_RETRY_ATTEMPTS = 5
-    client.reset_driver()
+    client.connection().close()
     try:
         with caplog.at_level(logging.WARNING), pytest.raises(client.GraphAuthError) as caught:
             client.get_driver()
     finally:
-        client.reset_driver()
+        client.connection().close()
     error = caught.value
     assert str(error) == (
         f"Neo4j rejected the credentials for user {settings.NEO4J_USER!r}; check NEO4J_USER/NEO4J_PASSWORD"
@@ -78,4 +80,4 @@ def test_wrong_password_is_a_clear_permanent_error_without_the_password(settings
         assert wrong not in text
     assert error.__cause__ is None
     assert "retrying" not in caplog.text  # an auth failure is not transient: exactly one attempt
-    assert client._driver is None
+    assert client._slot.bound is None or client._slot.bound._driver is None

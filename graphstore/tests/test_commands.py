@@ -31,12 +31,12 @@ def test_install_then_check(neo4j_store, settings):
 def test_store_down_is_one_line_naming_neo4j_and_the_uri(settings):
     settings.NEO4J_URI = "bolt://127.0.0.1:1"
     settings.STORE_RETRY_ATTEMPTS = 1
-    client.reset_driver()
+    client.connection().close()
     try:
         with pytest.raises(CommandError) as caught:
             _run()
     finally:
-        client.reset_driver()
+        client.connection().close()
     message = str(caught.value)
     assert message.startswith("Neo4j at bolt://127.0.0.1:1 is unreachable: ")
     assert "\n" not in message
@@ -48,11 +48,11 @@ def test_rejected_credentials_are_one_line_without_the_password(settings):
     # An unknown user, so this failure does not count towards locking out the real user.
     settings.NEO4J_USER = "graphstore_nobody"
     settings.NEO4J_PASSWORD = "wrong-command-password"
-    client.reset_driver()
+    client.connection().close()
     try:
         with pytest.raises(CommandError) as caught:
             _run("--check")
     finally:
-        client.reset_driver()
+        client.connection().close()
     assert str(caught.value).startswith("Neo4j rejected the credentials for user 'graphstore_nobody'")
     assert "wrong-command-password" not in str(caught.value)

@@ -153,7 +153,7 @@ class Engine:
             if port_open(host, busy):
                 raise StackError(
                     f"{self.name}: port {busy} on {host} is already taken by a process this stack did not start. "
-                    f"Stop that process, or choose another port (see README: 'Ports and credentials')."
+                    f"Stop that process, or choose another port (see docs/operations.md: 'Ports and credentials')."
                 )
         self.home.mkdir(parents=True, exist_ok=True)
         self.install()

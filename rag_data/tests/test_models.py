@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from rag_data.models import Chunk, Document, Feedback, Query
 
-from .conftest import sha256
+from tests.fixtures import sha256
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
@@ -89,21 +89,27 @@ def test_chunk_ordinal_unique_per_document_and_cascade(make_document, make_chunk
     assert list(Chunk.objects.values_list("document__document_id", flat=True)) == [second.document_id]
 
 
-def test_chunk_full_text_search_uses_the_gin_index(make_document, make_chunk):
+def test_chunk_search_vector_is_stored_indexed_and_follows_the_text(make_document, make_chunk):
     document = make_document()
     make_chunk(document, 0, "Knowledge graphs connect entities across documents.")
-    make_chunk(document, 1, "Vectors capture meaning for similarity search.")
+    second = make_chunk(document, 1, "Vectors capture meaning for similarity search.")
     constraints = connection.introspection.get_constraints(connection.cursor(), Chunk._meta.db_table)
-    assert constraints["rag_chunk_text_fts"]["type"] == "gin"
+    assert constraints["rag_chunk_search_vector"]["type"] == "gin"
+    assert constraints["rag_chunk_search_vector"]["columns"] == ["search_vector"]
+    assert "rag_chunk_text_fts" not in constraints  # the old expression index, superseded
 
-    search = Chunk.objects.annotate(search=SearchVector("text", config="english")).filter(
-        search=SearchQuery("graph entity", config="english")  # stemming: graphs/entities
-    )
+    search = Chunk.objects.filter(search_vector=SearchQuery("graph entity", config="english"))  # stemming
     assert [c.ordinal for c in search] == [0]
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         plan = search.explain()
-    assert "rag_chunk_text_fts" in plan
+    assert "rag_chunk_search_vector" in plan and "to_tsvector" not in plan
+
+    Chunk.objects.filter(pk=second.pk).update(text="Entities of a knowledge graph.")  # PostgreSQL recomputes it
+    assert sorted(c.ordinal for c in search.all()) == [0, 1]
+    stored = Chunk.objects.filter(pk=second.pk).annotate(
+        fresh=SearchVector("text", config="english")).values_list("search_vector", "fresh").get()
+    assert stored[0] == stored[1]
 
 
 def test_str_is_short_and_carries_no_payload(make_feedback, make_document):

@@ -26,10 +26,10 @@ def ready_stores(settings, milvus_lite_uri):
     settings.MILVUS_URI = MILVUS_SERVER_URI
     settings.MILVUS_COLLECTION = "health_test_chunks"
     settings.NEO4J_TIMEOUT = TIMEOUT
-    client.reset_client()
+    client.connection().close()
     call_command("init_stores", stdout=io.StringIO())
     yield
-    client.reset_client()
+    client.connection().close()
 
 
 def _health(client):
@@ -81,8 +81,8 @@ def test_paused_store_turns_503_within_the_timeout_and_recovers(client, ready_st
 @pytest.mark.slow
 @pytest.mark.parametrize("store", ["postgres", "milvus", "neo4j"])
 def test_stopped_store_turns_503_naming_it_and_recovers(client, ready_stores, store):
-    from graphstore.client import reset_driver
-    from vectorstore.client import reset_client
+    from graphstore.client import connection as graph_connection
+    from vectorstore.client import connection as milvus_connection
 
     with stopped(store):
         start = time.monotonic()
@@ -91,7 +91,7 @@ def test_stopped_store_turns_503_naming_it_and_recovers(client, ready_stores, st
         assert response.status_code == 503 and body["failing"] == [store], body
         assert time.monotonic() - start < TIMEOUT + MARGIN
         assert "password" not in body["stores"][store]["error"].lower()
-    reset_client(), reset_driver()  # not needed for recovery; keeps later tests' clients fresh
+    milvus_connection().close(), graph_connection().close()  # not needed for recovery; keeps later tests' clients fresh
     assert eventually(lambda: _health(client).status_code == 200, timeout=120), _health(client).json()
 
 

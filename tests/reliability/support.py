@@ -100,7 +100,7 @@ def small_settings(settings, collection: str) -> None:
     settings.MILVUS_TIMEOUT, settings.NEO4J_TIMEOUT = 6.0, 2.0  # loading a collection takes a few seconds
     settings.STORE_RETRY_ATTEMPTS, settings.STORE_RETRY_MAX_SECONDS = 2, 2.0
     settings.STORE_RETRY_INITIAL_WAIT, settings.STORE_RETRY_MAX_WAIT = 0.1, 0.5
-    client.reset_client()
+    client.connection().close()
 
 
 def state(prefix: str) -> dict:
@@ -158,4 +158,4 @@ def drop_everything(prefix: str, collection: str) -> None:
         milvus = client.get_client()
         if milvus.has_collection(collection):
             milvus.drop_collection(collection)
-    client.reset_client()
+    client.connection().close()

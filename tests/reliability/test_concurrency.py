@@ -11,8 +11,8 @@ import time
 import pytest
 from django.db import connections
 
-from rag_data import retrieval
-from rag_data.ingestion import ingest_paths
+from retrieval import pipeline
+from ingestion.services import ingest_paths
 from rag_data.models import Query
 from tests.reliability import support
 from tests.reliability.workers import ingest_and_search
@@ -43,7 +43,7 @@ def test_parallel_ingests_and_searches_in_threads_and_processes(settings, tmp_pa
     def thread_main():
         try:
             report = ingest_paths([corpus], id_prefix=prefix)  # the same files as every other worker
-            ids = [str(retrieval.search("vector keyword", k=5, hops=1).query_id) for _ in range(SEARCHES_EACH)]
+            ids = [str(pipeline.search("vector keyword", k=5, hops=1).query_id) for _ in range(SEARCHES_EACH)]
             results.append({"failed": report.failed, "query_ids": ids})
         except Exception as error:
             errors.append(repr(error))

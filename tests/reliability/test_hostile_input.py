@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from graphstore import client as graph
 from graphstore import selectors as graph_selectors
 from graphstore import services as graph_services
-from rag_data import retrieval
-from rag_data.ingestion import ingest_paths
+from retrieval import pipeline
+from ingestion.services import ingest_paths
 from rag_data.models import Chunk, Document, Query
 from tests.reliability import support
 
@@ -120,9 +120,9 @@ def test_hostile_filter_values_and_concept_names_never_break_out(searchable_stor
     """Property: a hostile document_id filter matches nothing (no injected clause widens it), and a hostile
     concept name is stored and read back verbatim through Cypher parameters."""
     prefix = searchable_store
-    result = retrieval.search("graph storage", k=5, hops=1, filters={"document_id": value})
+    result = pipeline.search("graph storage", k=5, hops=1, filters={"document_id": value})
     assert result.hits == []
-    also = retrieval.search("graph storage", k=5, filters={"metadata.source": [value, "doc000.md"]})
+    also = pipeline.search("graph storage", k=5, filters={"metadata.source": [value, "doc000.md"]})
     assert also.hits and {hit.metadata.get("source") for hit in also.hits} == {"doc000.md"}
     document_id = also.hits[0].document_id
     graph_services.link_document_concepts(document_id, {value: 1})

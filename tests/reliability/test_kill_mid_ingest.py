@@ -10,9 +10,9 @@ import time
 import pytest
 from django.db import connections
 
-from rag_data.ingestion import ingest_paths
+from ingestion.services import ingest_paths
 from rag_data.models import Document
-from rag_data.reconcile import reconcile
+from ingestion.reconcile import reconcile
 from tests.integration.engines import eventually
 from tests.reliability import support
 
@@ -24,7 +24,7 @@ KILL_AFTER = 12
 
 def _reachable() -> bool:
     from graphstore import client as graph
-    from rag_data.store_sync import prepare_stores
+    from ingestion.store_sync import prepare_stores
 
     try:
         connections.close_all()
@@ -66,7 +66,7 @@ def test_engine_killed_mid_ingest_then_reconcile_leaves_identical_stores(store, 
         for document in Document.objects.filter(document_id__startswith=prefix, status="complete"):
             assert document.in_postgres and document.in_milvus and document.in_neo4j
 
-        # The app's cached clients recover by themselves: no reset_client()/reset_driver() here.
+        # The app's cached clients recover by themselves: no milvus_connection().close()/graph_connection().close() here.
         assert eventually(_reachable, timeout=120, interval=1), f"{store} did not come back"
         fixed = reconcile()
         assert not fixed.failed, fixed.failed

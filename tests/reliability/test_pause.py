@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from config.retry import StoreUnavailable
-from rag_data import retrieval
-from rag_data.ingestion import ingest_paths
+from core.retry import StoreUnavailable
+from retrieval import pipeline
+from ingestion.services import ingest_paths
 from tests.integration.engines import eventually
 from tests.reliability import support
 
@@ -53,7 +53,7 @@ def _timed(func):
 
 
 def _search():
-    return retrieval.search("graph search storage", k=5, hops=1)
+    return pipeline.search("graph search storage", k=5, hops=1)
 
 
 @pytest.mark.parametrize("store", ["postgres", "milvus", "neo4j"])

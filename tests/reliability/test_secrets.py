@@ -91,9 +91,9 @@ def test_no_command_prints_a_secret_succeeding_or_failing(env):
 def test_no_endpoint_or_log_line_shows_a_secret(env, client, admin_user, settings, caplog):
     from django.test import Client
 
-    from graphstore.client import reset_driver
-    from rag_data.ingestion import ingest_paths
-    from vectorstore.client import reset_client
+    from graphstore.client import connection as graph_connection
+    from ingestion.services import ingest_paths
+    from vectorstore.client import connection as milvus_connection
 
     base, prefix, corpus = env
     settings.API_TOKEN, settings.SECRET_KEY = SECRETS["API_TOKEN"], SECRETS["DJANGO_SECRET_KEY"]
@@ -126,14 +126,14 @@ def test_no_endpoint_or_log_line_shows_a_secret(env, client, admin_user, setting
     # Failing stores: a wrong Neo4j password, a Milvus URI carrying credentials that cannot be reached.
     settings.NEO4J_PASSWORD = WRONG_NEO4J_PASSWORD
     settings.MILVUS_URI = "http://root:milvusTokSecret42@127.0.0.1:9"
-    reset_driver(), reset_client()
+    graph_connection().close(), milvus_connection().close()
     failing_health = client.get("/health/", HTTP_ACCEPT="application/json")
     assert failing_health.status_code == 503 and set(failing_health.json()["failing"]) == {"milvus", "neo4j"}
     failing_search = api({"query": "graph storage"}, **auth)
     assert failing_search.status_code == 503
     responses += [failing_health, failing_search, client.get("/health/", HTTP_ACCEPT="text/plain")]
     settings.NEO4J_PASSWORD = REAL_NEO4J_PASSWORD
-    reset_driver(), reset_client()
+    graph_connection().close(), milvus_connection().close()
 
     for response in responses:
         body = response.content.decode(errors="replace") + str(dict(response.headers))

@@ -11,12 +11,12 @@ def ingest_and_search(env: dict, corpus: str, prefix: str, searches: int, out) -
     import django
 
     django.setup()
-    from rag_data import retrieval
-    from rag_data.ingestion import ingest_paths
+    from retrieval import pipeline
+    from ingestion.services import ingest_paths
 
     try:
         report = ingest_paths([corpus], id_prefix=prefix)
-        ids = [str(retrieval.search("graph storage", k=5, hops=1).query_id) for _ in range(searches)]
+        ids = [str(pipeline.search("graph storage", k=5, hops=1).query_id) for _ in range(searches)]
         out.put({"failed": report.failed, "query_ids": ids})
     except Exception as error:  # reported to the parent, which fails the test
         out.put({"error": repr(error)})

@@ -6,8 +6,8 @@ from contextlib import contextmanager
 
 from django.core.management.base import CommandError
 
-from config.redact import redact
-from config.retry import StoreUnavailable
+from core.redact import redact
+from core.retry import StoreUnavailable
 from vectorstore.client import VectorStoreError
 
 

@@ -88,12 +88,12 @@ def test_store_down_is_one_line_without_secrets(settings, command):
     settings.MILVUS_TOKEN = "root:token-secret-xyz"
     settings.STORE_RETRY_ATTEMPTS = 2
     settings.STORE_RETRY_INITIAL_WAIT = settings.STORE_RETRY_MAX_WAIT = 0.01
-    client.reset_client()
+    client.connection().close()
     try:
         with pytest.raises(CommandError) as raised:
             run(*command)
     finally:
-        client.reset_client()
+        client.connection().close()
     message = str(raised.value)
     assert "\n" not in message and "Milvus" in message and "http://root:***@127.0.0.1:1" in message
     assert "uri-secret-pw" not in message and "token-secret-xyz" not in message

@@ -150,7 +150,7 @@ def test_a_new_uri_gets_a_new_client(milvus_backend, settings, tmp_path):
     settings.MILVUS_URI = str(tmp_path / "nested" / "dir" / "other.db")  # parent directories are created
     second = client.get_client()
     assert second is not first and second.list_collections() == []
-    client.reset_client()
+    client.connection().close()
     assert client.get_client() is not second
 
 

@@ -4,8 +4,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from neo4j.exceptions import DriverError, Neo4jError
 
-from config.redact import redact
-from config.retry import StoreUnavailable, describe_error
+from core.redact import redact
+from core.retry import StoreUnavailable, describe_error
 from graphstore import selectors, services
 from graphstore.client import GraphAuthError
 

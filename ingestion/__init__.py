@@ -1,0 +1,1 @@
+"""Documents into the three stores: discover, chunk, embed, extract, write (services); reconcile; delete."""

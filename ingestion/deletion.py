@@ -1,0 +1,53 @@
+"""Remove a document from all three stores, in an order a crash cannot make dishonest.
+
+The ledger row is marked `deleting` first (no longer claimed complete), then Milvus and Neo4j are
+cleared, each flag dropped as its store is done, and the PostgreSQL rows (document and chunks, by
+cascade) go last. A deletion that dies half-way leaves a `deleting` row, which reconcile finishes.
+"""
+
+from __future__ import annotations
+
+from graphstore import client as graph_client
+from graphstore import services as graph
+from ingestion.store_sync import StoreFailure
+from rag_data import ledger
+from rag_data.models import Document
+from vectorstore import services as vectors
+
+
+class DocumentNotFound(LookupError):
+    def __init__(self, document_id: str):
+        self.document_id = document_id
+        super().__init__(f"no document with id {document_id!r}")
+
+
+def delete_document(document_id: str) -> dict:
+    """Delete `document_id` everywhere; returns what was removed. Unknown id -> DocumentNotFound."""
+    document = Document.objects.filter(document_id=document_id).first()
+    if document is None:
+        raise DocumentNotFound(document_id)
+    # Reach both stores before touching the ledger; Milvus Lite serves deletes only on a loaded collection.
+    for store, step in (("Milvus", vectors.ensure_collection), ("Neo4j", graph_client.get_driver)):
+        try:
+            step()
+        except Exception as error:
+            raise StoreFailure(store, error) from None
+    return finish_deletion(document)
+
+
+def finish_deletion(document: Document) -> dict:
+    """Carry out (or resume) the deletion of a ledger row; the stores' deletes are idempotent."""
+    ledger.mark_deleting(document)
+    milvus_deleted = vectors.delete_document_chunks([document.document_id])
+    ledger.mark_gone_from(document, milvus=True)
+    graph_result = graph.delete_document(document.document_id)
+    ledger.mark_gone_from(document, neo4j=True)
+    chunks = document.chunks.count()
+    document.delete()
+    return {
+        "document_id": document.document_id,
+        "postgres_chunks_deleted": chunks,
+        "milvus_chunks_deleted": milvus_deleted,
+        "neo4j_deleted": graph_result["deleted"],
+        "concepts_removed": graph_result["concepts_removed"],
+    }

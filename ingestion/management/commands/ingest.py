@@ -1,0 +1,78 @@
+"""`manage.py ingest PATH...`: text and Markdown files or directories into PostgreSQL, Milvus and Neo4j.
+
+Skipped files (empty, binary, not UTF-8, too large, unsupported extension) are reported, not failures;
+the exit code is 1 when any file failed, so a rerun (or `manage.py reconcile`) is needed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from core.redact import redact
+from ingestion.chunking import check_parameters
+from ingestion.services import check_prefix, ingest_paths
+from ingestion.store_sync import StoreFailure
+
+
+class Command(BaseCommand):
+    help = "Ingest text/Markdown files or directories (idempotent: unchanged files write nothing)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
+        parser.add_argument("--id-prefix", default="", help="prepend 'PREFIX-' to every document id")
+        parser.add_argument("--chunk-size", type=int, default=None, help="characters per chunk (CHUNK_SIZE)")
+        parser.add_argument("--chunk-overlap", type=int, default=None, help="overlap in characters (CHUNK_OVERLAP)")
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+        parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    def handle(self, *args, paths, id_prefix, chunk_size, chunk_overlap, no_progress, json: bool, **options):
+        missing = [path for path in paths if not Path(path).exists()]
+        if missing:
+            raise CommandError(f"no such file or directory: {', '.join(missing)}")
+        size = settings.CHUNK_SIZE if chunk_size is None else chunk_size
+        overlap = settings.CHUNK_OVERLAP if chunk_overlap is None else chunk_overlap
+        if chunk_overlap is None and chunk_size is not None:
+            overlap = min(overlap, size // 2)  # a smaller --chunk-size keeps a proportionate default overlap
+        try:
+            check_parameters(size, overlap)
+            check_prefix(id_prefix)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+
+        bar = None
+
+        def progress(done: int, total: int, path: str) -> None:
+            nonlocal bar
+            if bar is None:
+                bar = tqdm(total=total, unit="file", file=sys.stderr, disable=no_progress, leave=False)
+            bar.update(1)
+
+        try:
+            report = ingest_paths(paths, id_prefix=id_prefix, progress=progress, chunk_size=size,
+                                  chunk_overlap=overlap)
+        except StoreFailure as error:
+            raise CommandError(str(error)) from None
+        finally:
+            if bar is not None:
+                bar.close()
+        self._print(report, as_json=json)
+        if report.failed:
+            raise CommandError(f"{len(report.failed)} file(s) failed; fix the cause and ingest again "
+                               "(or run `manage.py reconcile`)")
+
+    def _print(self, report, as_json: bool) -> None:
+        if as_json:
+            self.stdout.write(json.dumps(report.as_dict(), indent=2))
+            return
+        counts = report.counts()
+        self.stdout.write(", ".join(f"{name} {count}" for name, count in counts.items()))
+        for row in report.skipped:
+            self.stdout.write(f"skipped {row['path']}: {row['reason']}")
+        for row in report.failed:
+            self.stdout.write(self.style.ERROR(redact(f"failed {row['path']}: {row['reason']}")))

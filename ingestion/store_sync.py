@@ -1,0 +1,110 @@
+"""Write one document's Milvus rows and graph from what PostgreSQL holds: shared by ingest and reconcile.
+
+Both derive everything from the chunk texts (vectors from the embedder, concepts from the reassembled
+text, RELATED_TO weights from co-occurrence in chunks), so a store rebuilt by reconcile matches what
+ingest wrote, as long as the embedder and extractor are deterministic (the offline ones are).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import PurePosixPath
+
+from django.db import connection
+
+from core.retry import StoreUnavailable, call_with_retry, describe_error
+from graphstore import services as graph
+from ingestion.chunking import reassemble
+from rag_data.models import Document
+from textmodels.embedders import get_embedder
+from textmodels.extractors import co_occurrence, get_extractor
+from vectorstore import services as vectorstore
+
+MILVUS_CONTENT_BYTES = 65535
+MILVUS_BATCH = 256  # rows per upsert: bounded message size even with long chunks
+
+
+class StoreFailure(Exception):
+    """A store is unreachable or refuses to be prepared; the one-line message names it, no secrets."""
+
+    def __init__(self, store: str, error: BaseException):
+        self.store = store
+        text = str(error) if isinstance(error, StoreUnavailable) else f"{store}: {describe_error(error)}"
+        super().__init__(" ".join(text.split()))
+
+
+def prepare_stores() -> None:
+    """Reach all three stores before writing anything: the PostgreSQL connection; the collection
+    created if missing and loaded (Milvus Lite must load it in every process); the graph constraints
+    (MERGE on an unindexed property would scan every node)."""
+    for store, step in (("PostgreSQL", lambda: call_with_retry("PostgreSQL", connection.ensure_connection)),
+                        ("Milvus", vectorstore.ensure_collection), ("Neo4j", graph.install_constraints)):
+        try:
+            step()
+        except Exception as error:  # whatever the driver raised: one line naming the store
+            raise StoreFailure(store, error) from None
+
+
+def extension(source_path: str) -> str:
+    suffix = PurePosixPath(source_path).suffix.lower().lstrip(".")
+    return "md" if suffix in ("md", "markdown") else (suffix or "txt")
+
+
+def fit_bytes(text: str, limit: int = MILVUS_CONTENT_BYTES) -> str:
+    """`text` cut to at most `limit` UTF-8 bytes without splitting a character."""
+    data = text.encode("utf-8")
+    return text if len(data) <= limit else data[:limit].decode("utf-8", errors="ignore")
+
+
+def milvus_rows(document: Document, chunks: Sequence, vectors: Sequence[Sequence[float]]) -> list[dict]:
+    """Rows for vectorstore.upsert_chunks; `chunks` have chunk_id, ordinal and text (models or ChunkRows)."""
+    ext = extension(document.source_path)
+    return [
+        {
+            "chunk_id": chunk.chunk_id, "document_id": document.document_id,
+            "content": fit_bytes(chunk.text), "embedding": list(vector),
+            "metadata": {"source": document.source_path, "title": document.title, "ordinal": chunk.ordinal,
+                         "ext": ext},
+        }
+        for chunk, vector in zip(chunks, vectors, strict=True)
+    ]
+
+
+def embed(texts: Sequence[str]) -> list[list[float]]:
+    """Vectors for many texts; the embedder sends them in EMBEDDER_BATCH_SIZE batches."""
+    return get_embedder().embed(list(texts)) if texts else []
+
+
+def write_milvus(document: Document, chunks: Sequence, vectors: Sequence[Sequence[float]] | None = None,
+                 stale_chunk_ids: Sequence[str] | None = None) -> int:
+    """Replace the document's rows, then upsert the current ones in batches.
+
+    With `stale_chunk_ids` (the ids PostgreSQL held before, when it was complete) only those that are
+    gone are deleted, by primary key; without, every row of the document is deleted by expression,
+    which is thorough but costs a few hundred milliseconds on a standalone server.
+    """
+    if vectors is None:
+        vectors = embed([chunk.text for chunk in chunks])
+    rows = milvus_rows(document, chunks, vectors)
+    if stale_chunk_ids is None:
+        vectorstore.delete_document_chunks([document.document_id])
+    else:
+        gone = set(stale_chunk_ids) - {row["chunk_id"] for row in rows}
+        if gone:
+            vectorstore.delete_chunks(gone)
+    return vectorstore.upsert_chunks(rows, batch_size=MILVUS_BATCH)
+
+
+def concepts(chunk_texts: Sequence[str]) -> tuple[dict[str, int], list[tuple[str, str, int]]]:
+    """({concept: count}, [(a, b, weight)]) for a document given its chunk texts in order."""
+    found = get_extractor().extract(reassemble(list(chunk_texts)))
+    return found, co_occurrence(sorted(found), chunk_texts)
+
+
+def write_neo4j(document: Document, chunk_texts: Sequence[str], extracted=None) -> int:
+    """Upsert the Document node, relink its concepts (old mentions removed), set co-occurrence weights."""
+    found, pairs = extracted if extracted is not None else concepts(chunk_texts)
+    graph.upsert_document(document.document_id, document.title, document.source_path, document.content_hash)
+    graph.link_document_concepts(document.document_id, found, replace=True)
+    graph.relate_concepts(pairs)
+    return len(found)

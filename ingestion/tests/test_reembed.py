@@ -1,0 +1,123 @@
+"""`manage.py reembed` on standalone and Lite: hashing-built vectors rebuilt with wordllama, switched at the end."""
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from ingestion import reembed as reembed_module
+from ingestion.services import ingest_paths
+from ingestion.tests.support import corpus, stores  # noqa: F401 (fixtures)
+from rag_data.models import Chunk
+from textmodels.embedders import get_embedder
+from vectorstore import client, selectors, services
+from vectorstore.selectors import EmbedderMismatch
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+WORDLLAMA = {"EMBEDDER": "wordllama", "EMBEDDING_DIM": 256, "EMBEDDER_MODEL": "l2_supercat"}
+
+
+@pytest.fixture
+def cleanup(settings):
+    """Drop the alias and every collection reembed made (the shared fixture drops by name only)."""
+    yield
+    selectors.forget_verified_embedders()
+    base = settings.MILVUS_COLLECTION
+    milvus = client.get_client()
+    physical = selectors.resolve_collection(base)
+    if physical and physical != base:
+        milvus.drop_alias(base)
+    for name in milvus.list_collections():
+        if name.startswith(base):
+            milvus.drop_collection(name)
+
+
+def _use(settings, values):
+    for key, value in values.items():
+        setattr(settings, key, value)
+    selectors.forget_verified_embedders()
+
+
+def _run(*args):
+    from io import StringIO
+
+    out = StringIO()
+    call_command("reembed", "--no-progress", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_reembed_rebuilds_then_switches(stores, corpus, settings, cleanup, monkeypatch):
+    assert not ingest_paths([corpus]).failed
+    base = settings.MILVUS_COLLECTION
+    chunks = Chunk.objects.count()
+    hashing_vector = get_embedder().embed(["vector database"])[0]
+    assert selectors.search(hashing_vector, k=1)
+
+    # Interrupted after the first batch: the old collection still answers, the new one holds one batch.
+    _use(settings, WORDLLAMA)
+    calls = []
+    original = reembed_module._embed_and_write
+
+    def fail_second_batch(ids, target):
+        calls.append(ids)
+        if len(calls) == 2:
+            raise RuntimeError("killed")
+        return original(ids, target)
+
+    monkeypatch.setattr(reembed_module, "_embed_and_write", fail_second_batch)
+    with pytest.raises(CommandError, match="reembed failed: RuntimeError: killed"):
+        _run("--batch-size", "2")
+    monkeypatch.undo()
+    target = reembed_module.target_name(base, get_embedder().identity)
+    assert selectors.resolve_collection(base) == base
+    assert len(selectors.chunk_ids_in(target)) == 2
+    _use(settings, {"EMBEDDER": "hashing", "EMBEDDING_DIM": 32})
+    assert selectors.search(hashing_vector, k=1)  # search kept working on the old collection
+
+    # Resumed with the new embedder configured: completes, then switches MILVUS_COLLECTION to it.
+    _use(settings, WORDLLAMA)
+    text = _run("--batch-size", "2")
+    assert f"{base} -> {target}: built by EMBEDDER=wordllama (model l2_supercat, 256 dims); embedded " \
+           f"{chunks - 2} chunks (resumed with 2 already there, removed 0 stale)" in text
+    assert f"previous collection {base}: dropped" in text
+    assert selectors.resolve_collection(base) == target
+    assert selectors.count_chunks() == chunks
+    status = selectors.collection_status()
+    assert status["embedder"]["embedder"] == "wordllama" and status["physical_collection"] == target
+    hits = selectors.search(get_embedder().embed(["knowledge graph concepts"])[0], k=1)
+    assert "knowledge graph" in hits[0]["content"].lower()
+    assert services.ensure_collection() == "exists"
+
+    # The old embedder is now refused, with the line that says what to do.
+    _use(settings, {"EMBEDDER": "hashing", "EMBEDDING_DIM": 32})
+    with pytest.raises(EmbedderMismatch, match="built by EMBEDDER=wordllama .* set EMBEDDER=wordllama again"):
+        selectors.search(hashing_vector, k=1)
+
+    # Back to hashing: a second switch, this time an atomic alter_alias; the wordllama collection is dropped.
+    text = _run()
+    assert f"previous collection {target}: dropped" in text
+    back = reembed_module.target_name(base, get_embedder().identity)
+    assert selectors.resolve_collection(base) == back and back in client.get_client().list_collections()
+    assert target not in client.get_client().list_collections()
+    assert selectors.count_chunks() == chunks
+    assert _run().strip() == f"{base} is already built by EMBEDDER=hashing (model offline-hashing-v1, 32 dims): " \
+                             "nothing to do"
+    # milvus_drop through the alias drops both.
+    assert services.drop_collection() and not client.get_client().has_collection(back)
+
+
+def test_adopt_records_the_embedder_on_an_old_collection(stores, settings, cleanup):
+    from vectorstore import schema
+
+    milvus = client.get_client()
+    name = settings.MILVUS_COLLECTION
+    milvus.create_collection(name, schema=schema.build_schema(), index_params=schema.build_index_params(),
+                             consistency_level="Strong")
+    milvus.insert(name, [{"chunk_id": "c", "document_id": "d", "content": "", "embedding": [1.0] + [0.0] * 31,
+                          "metadata": {}}])
+    with pytest.raises(EmbedderMismatch, match="records no embedder"):
+        services.ensure_collection()
+    assert _run("--adopt").startswith(f"{name} now records EMBEDDER=hashing")
+    assert services.ensure_collection() == "exists"
+    with pytest.raises(CommandError, match="already records EMBEDDER=hashing"):
+        _run("--adopt")

@@ -1,0 +1,247 @@
+"""Hybrid retrieval: vector search (Milvus), graph expansion (Neo4j), keyword search (PostgreSQL full text),
+fused by weighted reciprocal rank fusion, logged as a Query.
+
+Stages: the keyword stage runs in a worker thread while this thread embeds the query, searches Milvus and
+then expands through the graph (which needs the vector hits). Every hit is then checked against
+PostgreSQL, the source of truth: only chunks of documents whose ledger status is "complete" are returned,
+with their text from PostgreSQL, so a partial write or an orphan in one store never surfaces.
+
+A store that cannot be reached fails the whole search with StoreUnavailable naming it; results are never
+silently computed from the stores that happen to be up. The whole search runs in a helper thread and the
+caller waits at most SEARCH_TIMEOUT seconds: a paused store (whose driver would wait forever on an open
+socket) gives a DeadlineExceeded naming the store(s) of the stage(s) in flight, and no Query is logged.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+
+from django.conf import settings
+from django.db import connections
+
+from graphstore import selectors as graph
+from rag_data import services
+from retrieval import fusion
+from textmodels.embedders import EmbedderError, get_embedder
+from retrieval.selectors import keyword_ranking
+from rag_data.models import Chunk, Document
+from retrieval.params import InvalidParameter, SearchParams, validate
+from vectorstore import selectors as vectors
+from vectorstore.client import STORE as MILVUS, CollectionNotFound
+from vectorstore.selectors import EmbedderMismatch
+from core.deadline import DeadlineExceeded
+from core.retry import StoreUnavailable, describe_error, is_transient
+
+__all__ = ["InvalidParameter", "SearchHit", "SearchResult", "StoreUnavailable", "search"]
+
+GRAPH_MAX_DOCUMENTS = 1000  # graphstore's largest limit
+# Milvus reads: "Session" sees this process's own writes and is otherwise at most a few hundred ms behind;
+# "Strong" would add a wait for the next time tick (~200-400 ms on standalone) to every Milvus call.
+CONSISTENCY = "Session"
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    chunk_id: str
+    document_id: str
+    content: str
+    metadata: dict
+    score: float
+    sources: dict[str, int] = field(default_factory=dict)  # source -> rank in that source (1 = best)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query_id: uuid.UUID | None  # None when the search was not logged (record=False)
+    hits: list[SearchHit]
+    latency_ms: dict[str, float]  # per stage, plus "total"
+
+
+class _Timer:
+    """Milliseconds per stage; stages in different threads write different keys."""
+
+    def __init__(self):
+        self.ms: dict[str, float] = {}
+        self.running: dict[str, str] = {}  # stage -> store, while it runs
+        self.abandoned = False  # the caller stopped waiting: do not log the query
+
+    def run(self, stage: str, store: str, func, *args):
+        started = time.perf_counter()
+        self.running[stage] = store
+        try:
+            return _translated(store, func, *args)
+        finally:
+            self.running.pop(stage, None)
+            self.ms[stage] = round((time.perf_counter() - started) * 1000, 3)
+
+
+def _translated(store: str, func, *args):
+    """Run func, turning "cannot reach / cannot use the store" into StoreUnavailable(store)."""
+    try:
+        return func(*args)
+    except StoreUnavailable:
+        raise
+    except (CollectionNotFound, EmbedderMismatch) as error:
+        raise StoreUnavailable(MILVUS, str(error)) from None
+    except EmbedderError as error:
+        raise StoreUnavailable("Embedder", str(error)) from None
+    except Exception as error:
+        if is_transient(error):
+            raise StoreUnavailable(store, describe_error(error)) from None
+        raise
+
+
+def _in_worker(func, *args):
+    """Run in a pool thread, closing the thread's own database connection afterwards."""
+    try:
+        return func(*args)
+    finally:
+        connections.close_all()
+
+
+def search(text, *, k=None, filters=None, hops=None, weights=None, session=None, record: bool = True) \
+        -> SearchResult:
+    """Run a hybrid search and log it as a Query (record=False: not logged, query_id None; for evaluation runs);
+    raises InvalidParameter (a ValueError: bad input) or StoreUnavailable (DeadlineExceeded when no answer came
+    within SEARCH_TIMEOUT)."""
+    params = validate(text, k=k, filters=filters, hops=hops, weights=weights)
+    timer = _Timer()
+    seconds = settings.SEARCH_TIMEOUT
+    outcome: dict = {}
+    worker = threading.Thread(target=_in_worker, args=(_capture, outcome, _search, params, timer, session, record),
+                              name="rag-search", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        timer.abandoned = True
+        stores = "/".join(sorted(set(timer.running.values()))) or "search"
+        raise DeadlineExceeded(stores, seconds, "search stage " + (", ".join(sorted(timer.running)) or "?"))
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def _capture(outcome: dict, func, *args):
+    try:
+        outcome["value"] = func(*args)
+    except BaseException as error:  # re-raised in the caller's thread
+        outcome["error"] = error
+
+
+def _search(params: SearchParams, timer: _Timer, session, record: bool = True) -> SearchResult:
+    started = time.perf_counter()
+    rankings: dict[str, list[str]] = {}
+    metadata: dict[str, dict] = {}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-keyword") as pool:
+        keyword = None
+        if params.weights["keyword"] > 0:
+            keyword = pool.submit(_in_worker, timer.run, "keyword", "PostgreSQL", _keyword_stage, params)
+        if params.weights["vector"] > 0 or params.graph_enabled:
+            vector = timer.run("embed", "Embedder", _embed, params.text)
+            vector_hits = timer.run("vector", MILVUS, vectors.search, vector, params.pool, params.filters,
+                                    CONSISTENCY)
+            metadata.update({hit["chunk_id"]: hit["metadata"] for hit in vector_hits})
+            if params.weights["vector"] > 0:
+                rankings["vector"] = [hit["chunk_id"] for hit in vector_hits]
+            if params.graph_enabled:
+                graph_hits = timer.run("graph", "Neo4j", _graph_stage, params, vector, vector_hits)
+                metadata.update({hit["chunk_id"]: hit["metadata"] for hit in graph_hits})
+                rankings["graph"] = [hit["chunk_id"] for hit in graph_hits]
+        if keyword is not None:
+            rankings["keyword"], keyword_metadata = keyword.result()
+            metadata.update(keyword_metadata)
+
+    chunks = timer.run("hydrate", "PostgreSQL", _visible_chunks, rankings)
+    visible = {source: [c for c in ids if c in chunks] for source, ids in rankings.items()}
+    fusion_started = time.perf_counter()
+    fused = fusion.fuse(visible, params.weights)
+    fused = fusion.cap_per_group(fused, {chunk_id: row[0] for chunk_id, row in chunks.items()},
+                                 settings.SEARCH_MAX_CHUNKS_PER_DOCUMENT, limit=params.k)
+    timer.ms["fusion"] = round((time.perf_counter() - fusion_started) * 1000, 3)
+    missing = [hit.chunk_id for hit in fused if hit.chunk_id not in metadata]
+    if missing:
+        metadata.update(timer.run("metadata", MILVUS, _metadata_for, missing))
+    hits = [
+        SearchHit(chunk_id=hit.chunk_id, document_id=chunks[hit.chunk_id][0], content=chunks[hit.chunk_id][1],
+                  metadata=dict(metadata.get(hit.chunk_id) or {}), score=hit.score, sources=dict(hit.sources))
+        for hit in fused
+    ]
+    latency = dict(timer.ms, total=round((time.perf_counter() - started) * 1000, 3))
+    if timer.abandoned:  # the caller already got DeadlineExceeded
+        raise DeadlineExceeded("search", settings.SEARCH_TIMEOUT)
+    if not record:
+        return SearchResult(query_id=None, hits=hits, latency_ms=latency)
+    query = _translated("PostgreSQL", _record, params, hits, latency, session)
+    return SearchResult(query_id=query.id, hits=hits, latency_ms=latency)
+
+
+def _embed(text: str) -> list[float]:
+    return get_embedder().embed([text])[0]
+
+
+def _graph_stage(params: SearchParams, vector: list[float], vector_hits: list[dict]) -> list[dict]:
+    """Chunks of documents related (through shared or RELATED_TO concepts) to the top-k vector hits' documents,
+    ranked by similarity to the query. Runs after the vector stage, whose hits are its seeds."""
+    seeds = list(dict.fromkeys(hit["document_id"] for hit in vector_hits[: params.k] if hit["document_id"]))
+    if not seeds:
+        return []
+    related = graph.related_documents(seeds, hops=params.hops, limit=min(params.pool, GRAPH_MAX_DOCUMENTS))
+    document_ids = [row["document_id"] for row in related]
+    wanted = params.filters.get("document_id")
+    if wanted is not None:  # the user's own document filter still holds: intersect
+        allowed = set(wanted) if isinstance(wanted, list) else {wanted}
+        document_ids = [d for d in document_ids if d in allowed]
+    if not document_ids:
+        return []
+    restricted = {**params.filters, "document_id": document_ids}
+    return _translated(MILVUS, vectors.search, vector, params.pool, restricted, CONSISTENCY)
+
+
+def _keyword_stage(params: SearchParams) -> tuple[list[str], dict[str, dict]]:
+    """Full-text ranking from PostgreSQL; with filters, narrowed by Milvus so filters mean the same everywhere."""
+    if not params.filters:
+        return keyword_ranking(params.text, params.pool), {}
+    candidates = keyword_ranking(params.text, params.keyword_filtered_pool)
+    if not candidates:
+        return [], {}
+    matching = _translated(MILVUS, vectors.matching_chunks, candidates, params.filters, CONSISTENCY)
+    kept = [chunk_id for chunk_id in candidates if chunk_id in matching][: params.pool]
+    return kept, {chunk_id: matching[chunk_id]["metadata"] for chunk_id in kept}
+
+
+def _visible_chunks(rankings: dict[str, list[str]]) -> dict[str, tuple[str, str]]:
+    """{chunk_id: (document_id, text)} for the candidates whose document is complete in all three stores."""
+    ids = {chunk_id for ranking in rankings.values() for chunk_id in ranking}
+    if not ids:
+        return {}
+    rows = Chunk.objects.filter(chunk_id__in=ids, document__status=Document.Status.COMPLETE).values_list(
+        "chunk_id", "document__document_id", "text"
+    )
+    return {chunk_id: (document_id, text) for chunk_id, document_id, text in rows}
+
+
+def _metadata_for(chunk_ids: list[str]) -> dict[str, dict]:
+    rows = vectors.matching_chunks(chunk_ids, None, CONSISTENCY)
+    return {chunk_id: row["metadata"] for chunk_id, row in rows.items()}
+
+
+def _record(params: SearchParams, hits: list[SearchHit], latency: dict[str, float], session):
+    stages = {stage: ms for stage, ms in latency.items() if stage != "total"}
+    return services.record_query(
+        text=params.text,
+        latency_ms=latency["total"],
+        stage_latency_ms=stages,
+        parameters=params.as_logged(get_embedder().name),
+        results=[
+            {"chunk_id": h.chunk_id, "document_id": h.document_id, "score": h.score, "sources": h.sources}
+            for h in hits
+        ],
+        session=session,
+    )

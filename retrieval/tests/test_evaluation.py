@@ -1,0 +1,131 @@
+"""The evaluation harness: the metric functions (pure) and `manage.py evaluate` end to end on real engines."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from retrieval import evaluation as ev
+from retrieval.fusion import FusedHit, cap_per_group
+
+R = {"good", "also"}
+
+
+def test_hit_at_counts_returned_chunks_not_distinct_documents():
+    ranked = ["x", "x", "x", "x", "x", "good"]
+    assert ev.hit_at(ranked, R, 5) == 0.0
+    assert ev.hit_at(ranked, R, 6) == 1.0
+    assert ev.hit_at(["good"], R, 1) == 1.0
+    assert ev.hit_at([], R, 5) == 0.0
+
+
+def test_reciprocal_rank_uses_distinct_documents():
+    assert ev.first_relevant_rank(["x", "x", "y", "good"], R) == 3  # x, y, good
+    assert ev.reciprocal_rank(["x", "x", "y", "good"], R) == pytest.approx(1 / 3)
+    assert ev.reciprocal_rank(["good", "x"], R) == 1.0
+    assert ev.reciprocal_rank(["x", "y"], R) == 0.0
+
+
+def test_ndcg_is_binary_over_distinct_documents_and_one_for_an_ideal_ranking():
+    assert ev.ndcg_at(["good", "also", "x"], R) == pytest.approx(1.0)
+    assert ev.ndcg_at(["good", "good", "also"], R) == pytest.approx(1.0)  # a repeated document counts once
+    expected = (1 / math.log2(3)) / (1 + 1 / math.log2(3))
+    assert ev.ndcg_at(["x", "good"], R) == pytest.approx(expected)
+    assert ev.ndcg_at(["x"] * 3, R) == 0.0
+    assert ev.ndcg_at([f"d{i}" for i in range(10)] + ["good"], R, 10) == 0.0  # beyond the depth
+    assert ev.ndcg_at(["good"], {"good"}) == 1.0
+
+
+def test_percentile_interpolates_and_summary_averages():
+    assert ev.percentile([1, 2, 3, 4], 50) == pytest.approx(2.5)
+    assert ev.percentile([5], 95) == 5
+    assert math.isnan(ev.percentile([], 50))
+    assert ev.percentile(list(range(101)), 95) == pytest.approx(95)
+    summary = ev.summarize([ev.question_metrics(["good"], R), ev.question_metrics(["x", "also"], R)], [10, 20])
+    assert summary["hit@1"] == 0.5 and summary["hit@5"] == 1.0
+    assert summary["mrr"] == pytest.approx(0.75)
+    assert summary["questions"] == 2 and summary["p50_ms"] == pytest.approx(15)
+
+
+def test_modes_are_weights():
+    assert ev.mode_weights("keyword") == {"vector": 0.0, "graph": 0.0, "keyword": 1.0}
+    assert ev.mode_weights("hybrid") is None
+    assert ev.mode_weights("hybrid", {"vector": 2.0}) == {"vector": 2.0}
+    with pytest.raises(ev.EvaluationError):
+        ev.mode_weights("bm25")
+
+
+def test_load_set_names_the_bad_line(tmp_path):
+    good = {"id": "t-1", "question": "q?", "relevant": ["a.md"], "corpus": "t"}
+    path = tmp_path / "t.dev.jsonl"
+    path.write_text(json.dumps(good) + "\n\n" + json.dumps({**good, "relevant": []}) + "\n")
+    with pytest.raises(ev.EvaluationError, match=r"t\.dev\.jsonl:3: 'relevant'"):
+        ev.load_set(path)
+    path.write_text(json.dumps(good) + "\n")
+    loaded = ev.load_set(path)
+    assert loaded.name == "t.dev" and loaded.questions[0].relevant == ("a.md",)
+
+
+def test_cap_per_group_keeps_order_and_the_first_n_of_each_group():
+    hits = [FusedHit(c, 1.0) for c in ["a1", "a2", "b1", "a3", "c1", "b2"]]
+    group = {c: c[0] for c in ["a1", "a2", "b1", "a3", "c1", "b2"]}
+    assert [h.chunk_id for h in cap_per_group(hits, group, 1)] == ["a1", "b1", "c1"]
+    assert [h.chunk_id for h in cap_per_group(hits, group, 2, limit=4)] == ["a1", "a2", "b1", "c1"]
+    assert [h.chunk_id for h in cap_per_group(hits, group, 0, limit=2)] == ["a1", "a2"]
+
+
+DOCS = {
+    "kilns.md": "# Kilns\n\nA kiln fires pottery glaze at high temperature; the firing schedule ramps slowly.\n",
+    "castles.md": "# Castles\n\nMedieval castles had moats, keeps and curtain walls against sieges.\n",
+    "bees.md": "# Bees\n\nBee keeping: hives, honey frames and queen bees in spring.\n",
+    "sub/tides.md": "# Tides\n\nThe moon pulls the oceans: spring tides and neap tides follow its phases.\n",
+}
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_evaluate_command_end_to_end(milvus_backend, neo4j_store, tmp_path, capsys):
+    from ingestion.services import ingest_paths
+    from rag_data.models import Query
+
+    root = tmp_path / "tiny"
+    for name, text in DOCS.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    assert ingest_paths([root], id_prefix="tiny").counts()["created"] == len(DOCS)
+    questions = [
+        {"id": "tiny-1", "question": "glaze firing temperature in a kiln", "relevant": ["kilns.md"]},
+        {"id": "tiny-2", "question": "moats and curtain walls", "relevant": ["castles.md"]},
+        {"id": "tiny-3", "question": "neap tides and the moon", "relevant": ["sub/tides.md", "bees.md"]},
+    ]
+    eval_set = tmp_path / "tiny.dev.jsonl"
+    eval_set.write_text("".join(json.dumps({**q, "corpus": "tiny"}) + "\n" for q in questions))
+
+    call_command("evaluate", str(eval_set), "--json", "--k", "3", "--weights", "vector=1,graph=0.5,keyword=1",
+                 "--max-chunks-per-document", "1", "--no-progress")
+    report = json.loads(capsys.readouterr().out)
+    results = report["results"]["tiny.dev"]
+    assert set(results) == {"vector", "keyword", "graph", "hybrid"}
+    assert results["keyword"]["hit@1"] == 1.0 and results["keyword"]["mrr"] == 1.0  # every question's words
+    assert results["hybrid"]["hit@5"] == 1.0
+    for summary in results.values():
+        assert summary["questions"] == 3 and summary["p95_ms"] >= summary["p50_ms"] > 0
+        assert 0 <= summary["ndcg@10"] <= 1
+    assert report["weights"] == {"vector": 1.0, "graph": 0.5, "keyword": 1.0}
+    assert not Query.objects.exists()  # evaluation runs are not logged
+
+    call_command("evaluate", str(eval_set), "--modes", "keyword,hybrid", "--no-progress")
+    table = capsys.readouterr().out
+    assert "| tiny.dev | keyword | 3 | 1.000 |" in table and "| graph |" not in table
+
+    other = tmp_path / "other.dev.jsonl"
+    other.write_text(json.dumps({"id": "o-1", "question": "q", "relevant": ["x.md"], "corpus": "other"}) + "\n")
+    with pytest.raises(CommandError, match=r"^corpus 'other': 1 of 1 relevant document\(s\) are not in the ledger "
+                                           r"\(e\.g\. x\.md\); ingest the corpus: python manage\.py ingest "
+                                           r"\.stack/eval-corpora/other --id-prefix other$"):
+        call_command("evaluate", str(other), "--no-progress")
+    with pytest.raises(CommandError, match="^--modes"):
+        call_command("evaluate", str(eval_set), "--modes", "bm25")

@@ -1,0 +1,72 @@
+"""The import rules of docs/architecture.md, checked on the source: every `import` (at any depth) of every
+module outside the tests. A new dependency between packages means changing the table below on purpose."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+# package -> the project packages it may import (itself always). Lower layers first.
+ALLOWED: dict[str, set[str]] = {
+    "core": set(),
+    "config": {"core"},  # settings and env parsing; config.urls is the one exception, below
+    "rag_data": {"core"},
+    "textmodels": {"core"},
+    "vectorstore": {"core"},
+    "graphstore": {"core"},
+    "ingestion": {"core", "rag_data", "textmodels", "vectorstore", "graphstore"},
+    "retrieval": {"core", "rag_data", "textmodels", "vectorstore", "graphstore"},
+    "stores": {"core", "rag_data", "vectorstore", "graphstore"},
+}
+# The URL map is the top of the project: it may name every app's views.
+EXCEPTIONS = {"config/urls.py": set(ALLOWED)}
+# Only the Milvus package talks to pymilvus/grpc (through vectorstore/_pymilvus.py).
+MILVUS_ONLY = {"pymilvus", "grpc"}
+
+
+def _source_files():
+    for package in ALLOWED:
+        for path in sorted((REPO / package).rglob("*.py")):
+            relative = path.relative_to(REPO)
+            if "tests" not in relative.parts and "migrations" not in relative.parts:
+                yield package, relative
+
+
+def _imported_roots(path: Path) -> set[str]:
+    roots = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+@pytest.mark.parametrize(("package", "relative"), list(_source_files()), ids=lambda value: str(value))
+def test_imports_follow_the_layers(package, relative):
+    roots = _imported_roots(REPO / relative)
+    allowed = ALLOWED[package] | {package} | EXCEPTIONS.get(relative.as_posix(), set())
+    upward = sorted(root for root in roots & (set(ALLOWED) | {"bench", "tests", "infrastructure"})
+                    if root not in allowed)
+    assert not upward, f"{relative} imports {', '.join(upward)}: not allowed for {package} (docs/architecture.md)"
+    if package != "vectorstore":
+        assert not roots & MILVUS_ONLY, f"{relative} imports {', '.join(sorted(roots & MILVUS_ONLY))}; " \
+                                        "only vectorstore may (through vectorstore/_pymilvus.py)"
+    elif relative.name != "_pymilvus.py":
+        assert not roots & MILVUS_ONLY, f"{relative} imports pymilvus/grpc directly; use vectorstore._pymilvus"
+
+
+def test_the_admin_does_not_load_the_milvus_driver():
+    """Reviewing feedback must not need grpc/pymilvus in the process (they are heavy and fork-unsafe)."""
+    import subprocess
+    import sys
+
+    code = ("import os, sys; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); "
+            "import django; django.setup(); import rag_data.admin, django.contrib.admin; "
+            "loaded = [m for m in ('pymilvus', 'grpc') if m in sys.modules]; print(loaded); sys.exit(1 if loaded else 0)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
