@@ -2,11 +2,16 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STACK  := $(PY) -W ignore -m infrastructure.local
+LAUNCH := $(PY) -W ignore -m infrastructure.local
+STACK  := RAG_STACK=dev $(LAUNCH)
+# The test stack: its own state (.stack/test/) and ports (infrastructure/local/profiles.py). RAG_STACK=test sets
+# every store variable itself, whatever the environment or .env says, so `make test` never touches `make run`'s stack.
+TEST_STACK := RAG_STACK=test $(LAUNCH)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test venv stack-up stack-down stack-status init bench eval clean-stack
+.PHONY: run test venv stack-up stack-down stack-status test-stack-up test-stack-down test-stack-status init bench eval \
+        clean-stack clean-test-stack
 
 ## make run: venv, the local stack the app needs, init_stores, then serve on $(HOST):$(PORT)
 run: venv
@@ -14,9 +19,10 @@ run: venv
 	$(PY) manage.py init_stores
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-## make test: venv, the whole local stack (Postgres, Milvus standalone + Lite, Neo4j), then the whole suite
-test: venv stack-up
-	$(PY) -m pytest $(PYTEST_ARGS)
+## make test: venv, the whole test stack (Postgres, Milvus standalone + Lite, Neo4j), then the whole suite on it.
+## It leaves the stack of `make run` alone (both can run at once). A subset: make test PYTEST_ARGS="-k foo"
+test: venv test-stack-up
+	$(TEST_STACK) exec $(PY) -m pytest $(PYTEST_ARGS)
 
 venv: $(VENV)/.installed
 
@@ -35,6 +41,15 @@ stack-down: venv
 stack-status: venv
 	$(STACK) status
 
+test-stack-up: venv
+	$(TEST_STACK) up
+
+test-stack-down: venv
+	$(TEST_STACK) down
+
+test-stack-status: venv
+	$(TEST_STACK) status
+
 init: venv
 	$(PY) manage.py init_stores
 
@@ -48,6 +63,10 @@ EVAL_SETS ?= eval/sets/django.dev.jsonl eval/sets/pytest.dev.jsonl
 eval: venv
 	$(PY) manage.py evaluate $(EVAL_SETS) $(EVAL_ARGS)
 
-## Remove the local stack's data (stops it first).
-clean-stack: stack-down
+## Remove the local stack's data, the test stack's included (stops both first).
+clean-stack: stack-down test-stack-down
 	rm -rf .stack
+
+## Remove the test stack's data only (stops it first).
+clean-test-stack: test-stack-down
+	rm -rf .stack/test

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from config import env as cfg
-from textmodels import catalog as embedder_catalog
+from core import embedder_catalog
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -118,12 +118,13 @@ STORE_RETRY_MAX_SECONDS = _read.float("STORE_RETRY_MAX_SECONDS", 30.0, minimum=0
 STORE_RETRY_INITIAL_WAIT = _read.float("STORE_RETRY_INITIAL_WAIT", 0.2, minimum=0.0, maximum=60)
 STORE_RETRY_MAX_WAIT = _read.float("STORE_RETRY_MAX_WAIT", 5.0, minimum=0.0, maximum=600)
 
-# --- Ingestion and retrieval (rag_data) ------------------------------------------------------
+# --- Ingestion and retrieval ------------------------------------------------------
 # The embedder is part of the data: the Milvus collection records which one built it (docs/embedders.md).
-EMBEDDER = embedder_catalog.canonical(_read.str("EMBEDDER", "wordllama"))
+_embedder_given = _read.str("EMBEDDER", "wordllama")
+EMBEDDER = embedder_catalog.canonical(_embedder_given)
 if EMBEDDER is None:
     raise cfg.ConfigError("EMBEDDER", "expected wordllama, hashing (formerly offline), openai or sentence-transformers, "
-                          f"got {_read.str('EMBEDDER', '')!r}")
+                          f"got {_embedder_given!r}")
 EMBEDDER_URL = cfg.http_url(_read, "EMBEDDER_URL", "", required=EMBEDDER == "openai")
 EMBEDDER_API_KEY = _read.raw("EMBEDDER_API_KEY", "")
 EMBEDDER_MODEL = _read.str("EMBEDDER_MODEL", "") or embedder_catalog.DEFAULT_MODELS[EMBEDDER]
@@ -137,7 +138,8 @@ _default_dim = embedder_catalog.default_dim(EMBEDDER, EMBEDDER_MODEL)
 if not _read.str("EMBEDDING_DIM", "") and _default_dim is None:
     raise cfg.ConfigError("EMBEDDING_DIM", f"required with EMBEDDER={EMBEDDER} and EMBEDDER_MODEL={EMBEDDER_MODEL} "
                           "(the size of its vectors is not known here)")
-EMBEDDING_DIM = _read.int("EMBEDDING_DIM", _default_dim or 1, minimum=1, maximum=32768)
+EMBEDDING_DIM = (_read.int("EMBEDDING_DIM", 1, minimum=1, maximum=32768) if _read.str("EMBEDDING_DIM", "")
+                 else _default_dim or 1)  # empty (as compose passes it) = unset
 _fixed_dim = embedder_catalog.fixed_dim(EMBEDDER)
 if _fixed_dim is not None and EMBEDDING_DIM != _fixed_dim:
     raise cfg.ConfigError("EMBEDDING_DIM", f"EMBEDDER={EMBEDDER} makes {_fixed_dim}-dimensional vectors, got "

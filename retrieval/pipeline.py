@@ -32,6 +32,7 @@ from rag_data.models import Chunk, Document
 from retrieval.params import InvalidParameter, SearchParams, validate
 from vectorstore import selectors as vectors
 from vectorstore.client import STORE as MILVUS, CollectionNotFound
+from vectorstore.selectors import EmbedderMismatch
 from core.deadline import DeadlineExceeded
 from core.retry import StoreUnavailable, describe_error, is_transient
 
@@ -87,7 +88,7 @@ def _translated(store: str, func, *args):
         return func(*args)
     except StoreUnavailable:
         raise
-    except CollectionNotFound as error:
+    except (CollectionNotFound, EmbedderMismatch) as error:
         raise StoreUnavailable(MILVUS, str(error)) from None
     except EmbedderError as error:
         raise StoreUnavailable("Embedder", str(error)) from None

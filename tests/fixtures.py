@@ -1,7 +1,11 @@
-"""Shared fixtures: the real engines of the local stack. An unreachable engine fails the test, never skips it.
+"""Shared fixtures: the real engines of the test stack. An unreachable engine fails the test, never skips it.
 
-Registered for the whole tree by the root conftest.py. TEST_DB_SUFFIX=name gives this run its own
-PostgreSQL test database (test_rag_name), so that two developers' runs on one server do not collide.
+Registered for the whole tree by the root conftest.py. The tests run on the test stack that `make test`
+starts (.stack/test/, its own ports: infrastructure/local/profiles.py), never on the stack of `make run`:
+before the first test, `_test_stack_only` stops the whole run with one line when a store the settings
+point at is not the test stack on loopback (RAG_TEST_ALLOW_STORES=1: your own disposable servers).
+TEST_DB_SUFFIX=name gives this run its own PostgreSQL test database (test_rag_name), so that two
+developers' runs on one server do not collide.
 """
 
 from __future__ import annotations
@@ -16,9 +20,36 @@ from urllib.parse import urlsplit
 import pytest
 
 from config.env import LOCAL_DEFAULTS
+from infrastructure.local import profiles
 
-# The real Milvus standalone server of the local stack (or yours); Milvus Lite runs from a temporary file.
+# The real Milvus standalone server of the test stack (or yours); Milvus Lite runs from a temporary file.
 MILVUS_SERVER_URI = os.environ.get("MILVUS_STANDALONE_URI", LOCAL_DEFAULTS["MILVUS_STANDALONE_URI"])
+
+
+def _stores_in_use() -> dict[str, str]:
+    """Every store the settings (and these fixtures) point at: variable -> URL or Milvus Lite path."""
+    from django.conf import settings
+
+    stores = {"MILVUS_STANDALONE_URI": MILVUS_SERVER_URI, "MILVUS_URI": settings.MILVUS_URI,
+              "NEO4J_URI": settings.NEO4J_URI}
+    db = settings.DATABASES["default"]
+    if not db["ENGINE"].endswith("sqlite3"):
+        stores["DATABASE_URL"] = f"postgres://{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
+    return stores
+
+
+def _refuse_unless_test_stack(stores: dict[str, str]) -> None:
+    if profiles.allow_other_stores():
+        return
+    problems = profiles.foreign_stores(stores)
+    if problems:
+        pytest.exit(profiles.refusal(problems), returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_stack_only():
+    """Before anything touches a store: every store is the test stack on loopback, or the run stops (one line)."""
+    _refuse_unless_test_stack(_stores_in_use())
 
 
 def _require_port(name: str, url: str, default_port: int) -> None:
@@ -28,8 +59,8 @@ def _require_port(name: str, url: str, default_port: int) -> None:
         socket.create_connection((host, port), timeout=3).close()
     except OSError as error:
         pytest.fail(
-            f"{name} is not reachable at {host}:{port} ({error}). Start the local stack with "
-            f"`make stack-up` (or point the settings at your own server); integration tests never skip.",
+            f"{name} is not reachable at {host}:{port} ({error}). Run the tests with `make test`, which starts "
+            f"the test stack (or `make test-stack-up`); integration tests never skip.",
             pytrace=False,
         )
 
@@ -77,10 +108,12 @@ def _test_namespace(settings):
 def neo4j_store(settings):
     """A clean graph namespace (this run's nodes removed before and after), reached with the configured driver.
 
-    Only the test namespace is wiped: other deployments' and other runs' graphs on the server are untouched.
+    Only the test stack's graph, checked again here (a test may have changed the settings), and in it only the
+    test namespace: other deployments' and other runs' graphs on the server are untouched.
     """
     from graphstore import client, selectors
 
+    _refuse_unless_test_stack({"NEO4J_URI": settings.NEO4J_URI})
     _require_port("Neo4j", settings.NEO4J_URI.replace("bolt://", "http://"), 7687)
     settings.RAG_NAMESPACE = TEST_NAMESPACE
     client.connection().close()
@@ -113,7 +146,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _postgres_reachable(request):
+def _postgres_reachable(request, _test_stack_only):
     """Fail fast, with one clear line, when the test run needs PostgreSQL and it is down."""
     from django.conf import settings
 

@@ -49,3 +49,120 @@ def test_waiting_gives_up_with_the_log_tail(tmp_path):
 
 def test_stopping_a_stack_that_is_not_running_is_harmless(tmp_path):
     assert FakeEngine(1, tmp_path).down() == "fake: not running"
+
+
+# --- the test profile (infrastructure/local/profiles.py) and what uses it -----------------------------------
+
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import yaml  # noqa: E402
+
+from infrastructure.local import profiles  # noqa: E402
+from infrastructure.local.milvus import embed_etcd_config  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+DEV_STORES = {  # what a developer's shell or .env may say
+    "DATABASE_URL": "postgres://rag:dev-pw@127.0.0.1:5432/rag",
+    "MILVUS_STANDALONE_URI": "http://127.0.0.1:19530",
+    "NEO4J_URI": "bolt://127.0.0.1:7687",
+    "STACK_DIR": "/somewhere/.stack",
+}
+
+
+def test_the_test_profile_overrides_every_store_variable_the_environment_gives():
+    env = profiles.with_profile({**DEV_STORES, "RAG_STACK": "test", "OTHER": "kept"})
+    assert {key: env[key] for key in profiles.TEST_PROFILE} == profiles.TEST_PROFILE
+    assert env["OTHER"] == "kept" and env["RAG_STACK"] == "test"
+    assert profiles.with_profile(DEV_STORES) == DEV_STORES  # the dev profile changes nothing
+
+
+def test_the_opt_in_keeps_the_stores_you_set_for_the_tests_only():
+    given = {"RAG_STACK": "test", "NEO4J_URI": "bolt://127.0.0.1:7999", "RAG_TEST_ALLOW_STORES": "1"}
+    tests = profiles.command_environment(given)
+    assert tests["NEO4J_URI"] == "bolt://127.0.0.1:7999"
+    assert tests["DATABASE_URL"] == profiles.TEST_PROFILE["DATABASE_URL"]
+    launcher = dict(given)
+    profiles.apply(launcher)  # the launcher starts and stops the test stack's own engines, never yours
+    assert launcher["NEO4J_URI"] == profiles.TEST_PROFILE["NEO4J_URI"]
+
+
+def test_exec_runs_the_command_with_the_test_profile_whatever_the_shell_says():
+    env = {**os.environ, **DEV_STORES, "RAG_STACK": "test"}
+    env.pop("RAG_TEST_ALLOW_STORES", None)
+    result = subprocess.run([sys.executable, "-m", "infrastructure.local", "exec", "env"], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=60, check=True)
+    given = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+    assert {key: given[key] for key in profiles.TEST_PROFILE} == profiles.TEST_PROFILE
+
+
+def test_an_unknown_profile_is_an_error():
+    with pytest.raises(profiles.ProfileError, match="RAG_STACK='prod'"):
+        profiles.profile_name({"RAG_STACK": "prod"})
+
+
+def test_the_test_profile_is_all_loopback_and_shares_no_port_or_directory_with_the_dev_defaults():
+    from config.env import LOCAL_DEFAULTS
+
+    stores = {key: profiles.TEST_PROFILE[key] for key in ("DATABASE_URL", "MILVUS_STANDALONE_URI", "NEO4J_URI")}
+    assert profiles.foreign_stores({**stores, "MILVUS_URI": profiles.TEST_PROFILE["MILVUS_URI"]}) == []
+    dev = {key: LOCAL_DEFAULTS[key] for key in stores}
+    assert len(profiles.foreign_stores(dev)) == 3
+    assert Path(profiles.TEST_PROFILE["STACK_DIR"]) == REPO / ".stack" / "test"
+
+
+@pytest.mark.parametrize("variable, url, reason", [
+    ("NEO4J_URI", "bolt://neo4j.example.com:17687", "NEO4J_URI points at neo4j.example.com:17687"),
+    ("NEO4J_URI", "bolt://127.0.0.1:7687", "NEO4J_URI points at 127.0.0.1:7687"),
+    ("DATABASE_URL", "postgres://rag:sekrit-pw@10.0.0.5:15432/rag", "DATABASE_URL points at 10.0.0.5:15432"),
+    ("MILVUS_URI", "http://[::1]:19530", "MILVUS_URI points at ::1:19530"),
+    ("MILVUS_URI", str(REPO / ".stack" / "milvus-lite" / "knowledge.db"), "outside"),
+])
+def test_a_store_that_is_not_the_test_stack_is_named_without_its_password(variable, url, reason):
+    problems = profiles.foreign_stores({variable: url})
+    assert len(problems) == 1 and reason in problems[0]
+    line = profiles.refusal(problems)
+    assert "sekrit-pw" not in line and "\n" not in line and "RAG_TEST_ALLOW_STORES=1" in line
+
+
+@pytest.mark.parametrize("url", ["bolt://localhost:17687", "bolt://[::1]:17687", "bolt://127.0.0.2:17687"])
+def test_any_loopback_address_on_the_test_port_is_accepted(url):
+    assert profiles.foreign_stores({"NEO4J_URI": url}) == []
+
+
+def test_the_embedded_etcd_config_moves_client_and_peer_ports():
+    config = yaml.safe_load(embed_etcd_config(22379, 22380))
+    assert config["listen-client-urls"] == config["advertise-client-urls"] == "http://127.0.0.1:22379"
+    assert config["listen-peer-urls"] == config["initial-advertise-peer-urls"] == "http://127.0.0.1:22380"
+    assert config["initial-cluster"] == f"{config['name']}=http://127.0.0.1:22380"
+
+
+def test_make_test_starts_and_runs_pytest_on_the_test_profile_and_leaves_the_dev_stack_alone():
+    plan = subprocess.run(["make", "-n", "--no-print-directory", "-o", ".venv/.installed", "PYTEST_ARGS=-k x", "test",
+                           "stack-down", "test-stack-down"], cwd=REPO, capture_output=True, text=True, check=True,
+                          env={k: v for k, v in os.environ.items() if not k.startswith("MAKE")}).stdout.splitlines()
+    up, pytest_line, dev_down, test_down = plan
+    assert up.startswith("RAG_STACK=test ") and up.endswith("-m infrastructure.local up")
+    assert pytest_line.startswith("RAG_STACK=test ") and "-m infrastructure.local exec " in pytest_line
+    assert pytest_line.rstrip().endswith("-m pytest -k x")
+    assert dev_down.startswith("RAG_STACK=dev ") and test_down.startswith("RAG_STACK=test ")
+    assert "make test-stack-down" in (REPO / ".ci" / "run").read_text()
+
+
+def test_the_tests_refuse_to_start_against_stores_that_are_not_the_test_stack(tmp_path):
+    """A pytest run whose settings point elsewhere stops before the first test, with one line.
+
+    The stores named here are loopback ports where nothing listens, so nothing is at risk if it did not stop.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in profiles.TEST_PROFILE and not k.startswith("RAG_")}
+    env.update({"DATABASE_URL": "postgres://rag:sekrit-pw@127.0.0.1:9/rag", "NEO4J_URI": "bolt://127.0.0.1:9",
+                "MILVUS_STANDALONE_URI": "http://127.0.0.1:9", "MILVUS_URI": str(tmp_path / "lite.db")})
+    probe = REPO / "tests" / "integration" / "stack_probe.py"  # would wipe the graph, if it ran
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(probe),
+                             "-k", "destructive"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.stdout + result.stderr
+    refusals = [line for line in result.stdout.splitlines() if "Refusing to run the tests" in line]
+    assert len(refusals) == 1 and "NEO4J_URI points at 127.0.0.1:9" in refusals[0], result.stdout
+    assert " passed" not in result.stdout and " failed" not in result.stdout and "sekrit-pw" not in result.stdout

@@ -1,5 +1,5 @@
 """Pluggable embedders (setting EMBEDDER): wordllama (default), hashing, any OpenAI-compatible endpoint,
-sentence-transformers. Names, default models and vector sizes are in textmodels/catalog.py.
+sentence-transformers. Names, default models and vector sizes are in core/embedder_catalog.py.
 
 - wordllama: a real semantic model (256 dimensions) whose weights and tokenizer ship inside the
   `wordllama` wheel: no network, no torch, ~1.6k chunks of 1,000 characters per second on one core. The
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from core.retry import call_with_retry
-from textmodels import catalog
+from core import embedder_catalog as catalog
 from textmodels.openai_http import post_json
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -233,7 +233,7 @@ def _checked_dim(vector: list[float], dim: int, model: str) -> list[float]:
 
 
 def _identity(embedder) -> dict:
-    return {"embedder": embedder.kind, "model": embedder.model, "dim": int(embedder.dim)}
+    return catalog.identity(embedder.kind, embedder.model, embedder.dim)
 
 
 def get_embedder():

@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 
 from django.conf import settings
+
+from core.embedder_catalog import configured_identity
 from vectorstore._pymilvus import CollectionSchema, DataType, MilvusClient
 
 PRIMARY_KEY = "chunk_id"
@@ -35,8 +37,6 @@ IDENTITY_PROPERTIES = {"embedder": "rag.embedder", "model": "rag.embedder_model"
 
 def expected_identity() -> dict:
     """{embedder, model, dim} of the configured embedder (no model is loaded)."""
-    from textmodels.embedders import configured_identity
-
     return configured_identity()
 
 

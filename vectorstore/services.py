@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 
-
 from vectorstore import schema
 from vectorstore._pymilvus import LoadState
 from vectorstore.client import VectorStoreError, call, collection_name
@@ -17,9 +16,6 @@ from vectorstore.filters import field_in
 from vectorstore.selectors import (
     EmbedderMismatch, check_embedder, count_chunks, forget_verified_embedders, resolve_collection, vector_index,
 )
-
-__all__ = ["EmbedderMismatch", "SchemaMismatch", "create_collection", "delete_chunks", "delete_document_chunks",
-           "drop_collection", "ensure_collection", "point_alias", "upsert_chunks"]
 
 ROW_KEYS = frozenset({"chunk_id", "document_id", "content", "embedding", "metadata"})
 _DELETE_BATCH = 500  # document ids per delete expression

@@ -4,15 +4,21 @@
     python -m infrastructure.local up --app           only what the app's settings need (make run)
     python -m infrastructure.local down [ENGINE ...]   stop, leaving no process and no port behind
     python -m infrastructure.local status             each engine: up/down, version, address, pid
+    python -m infrastructure.local exec COMMAND ...    run COMMAND with the profile's variables (make test)
+
+RAG_STACK=test selects the test profile (.stack/test/, its own ports; see profiles.py): `make test` runs
+`RAG_STACK=test python -m infrastructure.local up`, then pytest through `exec`, and never touches the dev stack.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from infrastructure.local.common import STACK_DIR, StackError, setting
+from infrastructure.local import profiles
+from infrastructure.local.common import ENVIRONMENT_GIVEN, PROFILE, STACK_DIR, StackError, setting
 from infrastructure.local.milvus import MilvusLite, MilvusStandalone
 from infrastructure.local.neo4j_engine import Neo4j
 from infrastructure.local.postgres import Postgres
@@ -55,14 +61,27 @@ def _status(names: list[str]) -> int:
     for row in rows:
         print(f"{row.name:<12} {'up' if row.running else 'down':<6} {row.version:<34} {row.address:<34} "
               f"{row.pid or '-':<8} {row.detail}")
-    print(f"state, data and logs: {STACK_DIR}")
+    print(f"profile {PROFILE}; state, data and logs: {STACK_DIR}")
     return 0 if all(row.running for row in rows) else 3
 
 
+def _exec(command: list[str]) -> int:
+    """Replace this process with `command`, run with the profile's variables (the opt-in's, if given)."""
+    if command[:1] == ["--"]:
+        command = command[1:]
+    if not command:
+        print("ERROR exec: give the command to run, e.g. `exec python -m pytest`", file=sys.stderr)
+        return 2
+    os.execvpe(command[0], command, profiles.command_environment(ENVIRONMENT_GIVEN))
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["exec"]:
+        return _exec(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m infrastructure.local", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["up", "down", "status"])
+    parser.add_argument("action", choices=["up", "down", "status", "exec"])
     parser.add_argument("engines", nargs="*", choices=[[], *ENGINES], metavar="ENGINE",
                         help=f"any of {', '.join(ENGINES)} (default: all)")
     parser.add_argument("--app", action="store_true", help="only the engines the app's settings need")

@@ -1,4 +1,8 @@
-"""What every engine of the local stack shares: state under .stack/, pid files, ports, waiting, stopping."""
+"""What every engine of the local stack shares: state under .stack/, pid files, ports, waiting, stopping.
+
+The profile (RAG_STACK=dev|test, see profiles.py) is applied to this process's environment on import, so
+every engine, and every command it runs, sees the chosen profile's state directory, ports and passwords.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +17,18 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 REPO_DIR = Path(__file__).resolve().parents[2]
-STACK_DIR = Path(os.environ.get("STACK_DIR", REPO_DIR / ".stack")).resolve()
-VENV_BIN = Path(sys.executable).parent
 
 sys.path.insert(0, str(REPO_DIR))
 from config.env import LOCAL_DEFAULTS  # noqa: E402  (plain module: no Django needed)
+from infrastructure.local import profiles  # noqa: E402
+
+ENVIRONMENT_GIVEN = dict(os.environ)  # before the profile: what `exec` hands on under RAG_TEST_ALLOW_STORES=1
+try:
+    PROFILE = profiles.apply(os.environ)
+except profiles.ProfileError as error:
+    raise SystemExit(f"ERROR {error}") from None
+STACK_DIR = Path(os.environ.get("STACK_DIR") or REPO_DIR / ".stack").resolve()
+VENV_BIN = Path(sys.executable).parent
 
 
 class StackError(Exception):
@@ -81,8 +92,8 @@ class Engine:
     name = "engine"
     start_timeout = 120.0
 
-    def __init__(self):
-        self.home = STACK_DIR / self.name
+    def __init__(self, stack_dir: Path | None = None):
+        self.home = Path(stack_dir or STACK_DIR) / self.name
         self.pid_file = self.home / f"{self.name}.pid"
         self.log_file = self.home / f"{self.name}.log"
 

@@ -17,8 +17,27 @@ from infrastructure.local.common import (
     REPO_DIR, STACK_DIR, VENV_BIN, Engine, EngineState, StackError, host_port, setting, spawn,
 )
 
-ETCD_PORT = int(os.environ.get("MILVUS_ETCD_PORT", "2379"))
-ETCD_PEER_PORT = 2380  # the embedded etcd's peer port: fixed by milvus-server, so one such server per machine
+# The embedded etcd's client and peer ports. milvus-server only renders the client port into milvus.yaml
+# (etcd.endpoints); the embedded etcd itself listens where its own config says, by default 2379 and 2380.
+# Other ports get an embedded-etcd config file (ETCD_CONFIG_PATH, Milvus's etcd.config.path), so that two
+# servers (the dev and the test stack) run side by side. Every other Milvus port the wrapper moves by itself
+# to the next free one; only the proxy port is fixed (MILVUS_STANDALONE_URI).
+DEFAULT_ETCD_PORTS = (2379, 2380)
+ETCD_PORT = int(os.environ.get("MILVUS_ETCD_PORT") or DEFAULT_ETCD_PORTS[0])
+ETCD_PEER_PORT = int(os.environ.get("MILVUS_ETCD_PEER_PORT") or DEFAULT_ETCD_PORTS[1])
+
+
+def embed_etcd_config(client_port: int, peer_port: int) -> str:
+    """The embedded etcd's own config (etcd's YAML keys), on loopback; Milvus sets its data dir and log itself."""
+    client, peer = f"http://127.0.0.1:{client_port}", f"http://127.0.0.1:{peer_port}"
+    return (
+        "name: default\n"
+        f"listen-client-urls: {client}\n"
+        f"advertise-client-urls: {client}\n"
+        f"listen-peer-urls: {peer}\n"
+        f"initial-advertise-peer-urls: {peer}\n"
+        f"initial-cluster: default={peer}\n"
+    )
 
 
 def _quiet_client(uri: str):
@@ -70,10 +89,15 @@ class MilvusStandalone(Engine):
 
     def launch(self) -> int:
         _, port = self.address()
+        env = {}
+        if (ETCD_PORT, ETCD_PEER_PORT) != DEFAULT_ETCD_PORTS:
+            config = self.home / "embed-etcd.yaml"
+            config.write_text(embed_etcd_config(ETCD_PORT, ETCD_PEER_PORT))
+            env["ETCD_CONFIG_PATH"] = str(config)
         return spawn(
             [str(VENV_BIN / "python"), "-m", "infrastructure.local.milvus_server", "--data", str(self.home / "data"),
              "--proxy-port", str(port), "--etcd-port", str(ETCD_PORT)],
-            self.log_file, cwd=REPO_DIR,
+            self.log_file, env=env, cwd=REPO_DIR,
         )
 
     def probe(self) -> str:

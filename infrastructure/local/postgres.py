@@ -29,8 +29,8 @@ class Postgres(Engine):
     name = "postgres"
     start_timeout = 60.0
 
-    def __init__(self):
-        super().__init__()
+    def __init__(self, stack_dir=None):
+        super().__init__(stack_dir)
         self.data_dir = self.home / "data"
         self.superuser_password_file = self.home / "superuser-password"
         url = urlsplit(setting("DATABASE_URL"))

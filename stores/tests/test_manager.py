@@ -56,6 +56,7 @@ def test_changed_settings_give_a_fresh_connection_and_close_the_old_one(settings
 
 
 def test_close_process_manager_unbinds_and_the_next_call_reopens(settings, tmp_path):
+    close_process_manager()  # an earlier test's process manager may hold other settings
     settings.MILVUS_URI = str(tmp_path / "c.db")
     process = current()
     assert milvus_client.connection() is process.milvus

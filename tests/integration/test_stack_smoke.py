@@ -1,4 +1,4 @@
-"""Smoke tests of the local stack: each engine reached with its own real client; create, write, read, clean up."""
+"""Smoke tests of the test stack: each engine reached with its own real client; create, write, read, clean up."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from config.env import LOCAL_DEFAULTS
+from tests.integration.engines import TEST_ENV, TEST_STACK_DIR
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +43,7 @@ def test_pgvector_is_available(settings):
 def _superuser_password() -> str:
     from infrastructure.local.postgres import Postgres
 
-    return Postgres().superuser_password_file.read_text().strip()
+    return Postgres(stack_dir=TEST_STACK_DIR).superuser_password_file.read_text().strip()
 
 
 def test_milvus_round_trip_with_pymilvus(milvus_backend, settings):
@@ -85,15 +86,17 @@ def test_neo4j_round_trip_with_the_driver(settings):
 
 def test_stack_status_reports_every_engine_up():
     result = subprocess.run([sys.executable, "-W", "ignore", "-m", "infrastructure.local", "status"],
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120, env=TEST_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert f"profile test; state, data and logs: {TEST_STACK_DIR}" in result.stdout
     for engine in ("postgres", "milvus", "milvus-lite", "neo4j"):
         assert any(line.split()[:2] == [engine, "up"] for line in result.stdout.splitlines()), result.stdout
 
 
-def test_stack_up_twice_is_harmless():
+def test_stack_up_twice_is_harmless(settings):
     result = subprocess.run([sys.executable, "-W", "ignore", "-m", "infrastructure.local", "up"],
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=300, env=TEST_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "already running" in result.stdout
-    assert LOCAL_DEFAULTS["NEO4J_PASSWORD"] not in result.stdout + result.stderr
+    for password in (LOCAL_DEFAULTS["NEO4J_PASSWORD"], settings.NEO4J_PASSWORD):
+        assert password not in result.stdout + result.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from textmodels import catalog
+from core import embedder_catalog as catalog
 from textmodels.embedders import (
     EmbedderError, HashingEmbedder, WordLlamaEmbedder, configured_identity, get_embedder, load_wordllama,
 )
@@ -97,6 +97,10 @@ def test_offline_is_the_hashing_embedder_under_its_old_name(settings):
     assert isinstance(offline, HashingEmbedder) and offline.identity == hashing.identity
     assert offline.identity == {"embedder": "hashing", "model": "offline-hashing-v1", "dim": 384}
     assert offline.embed(["same vectors"]) == hashing.embed(["same vectors"])
+    # What vectorstore checks (computed from the settings, no embedder built) is what the embedder reports.
+    assert catalog.configured_identity() == hashing.identity
+    settings.EMBEDDER, settings.EMBEDDING_DIM, settings.EMBEDDER_MODEL = "wordllama", 256, "l2_supercat"
+    assert catalog.configured_identity() == get_embedder().identity
 
 
 def test_wordllama_with_another_dimension_is_refused(settings):

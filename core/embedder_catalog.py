@@ -1,4 +1,7 @@
-"""What each EMBEDDER is called, its default model and the size of its vectors; no Django, so settings can use it.
+"""What each EMBEDDER is called, its default model, the size of its vectors and the identity a collection records.
+
+In core because config/settings.py (defaults, validation), textmodels (the embedders) and vectorstore
+(the identity check) all need it, and none of them may import another (tests/test_import_rules.py).
 
 EMBEDDER names: wordllama (the default: a real semantic model shipped inside its wheel), hashing (word
 hashing, no model at all; `offline` is its old name and stays accepted), openai (any OpenAI-compatible
@@ -52,3 +55,16 @@ def default_dim(kind: str, model: str) -> int | None:
 def fixed_dim(kind: str) -> int | None:
     """The only vector size an embedder can produce, when it has one (wordllama: its shipped model's)."""
     return WORDLLAMA_DIM if kind == "wordllama" else None
+
+
+def identity(kind: str, model: str, dim: int) -> dict:
+    """{embedder, model, dim}: what built a collection's vectors (recorded on it, compared on every use)."""
+    kind = canonical(kind) or kind
+    return {"embedder": kind, "model": HASHING_MODEL if kind == "hashing" else model, "dim": int(dim)}
+
+
+def configured_identity() -> dict:
+    """The identity of the embedder the Django settings choose (no model is loaded)."""
+    from django.conf import settings
+
+    return identity(settings.EMBEDDER, settings.EMBEDDER_MODEL, settings.EMBEDDING_DIM)
