@@ -105,6 +105,17 @@ def result_rows(results) -> list[dict]:
     return rows
 
 
+def chunk_texts(rows: Iterable[Mapping]) -> dict[str, dict]:
+    """{chunk_id: {"text", "document_id", "title"}} for the chunks of `rows` still in the ledger, in one SELECT."""
+    ids = sorted({row["chunk_id"] for row in rows if row.get("chunk_id")})
+    if not ids:
+        return {}
+    found = Chunk.objects.filter(chunk_id__in=ids).values_list("chunk_id", "text", "document__document_id",
+                                                               "document__title")
+    return {chunk_id: {"text": text, "document_id": document_id, "title": title or document_id}
+            for chunk_id, text, document_id, title in found}
+
+
 def evaluation_cases(set_name: str | None = None) -> QuerySet[EvaluationCase]:
     """The evaluation cases of one set (all sets: None), oldest first within each set."""
     queryset = EvaluationCase.objects.order_by("set_name", "created_at", "pk")

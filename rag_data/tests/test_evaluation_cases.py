@@ -1,12 +1,15 @@
-"""Reviewed feedback promoted into evaluation sets: the service and the database's guards."""
+"""Reviewed feedback promoted into evaluation sets: the service, the database's guards, and the admin pages."""
 
 from __future__ import annotations
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 
+from rag_data import admin as rag_admin
 from rag_data import services
 from rag_data.models import EvaluationCase, Feedback
 
@@ -128,3 +131,112 @@ def test_the_database_guards_cases(make_feedback, reviewer):
     EvaluationCase.objects.create(query_text="q")
     feedback.delete()  # the case outlives its feedback
     assert EvaluationCase.objects.filter(feedback__isnull=True).count() == 3
+
+
+# ---- the admin's results table ----------------------------------------------------------------------------------
+
+def test_highlighted_snippet_marks_query_words_and_escapes_everything():
+    words = rag_admin.query_words("<script>alert(1)</script> How do GRAPHS help?")
+    assert words == ["script", "alert", "graphs", "help"]
+    html = str(rag_admin.highlighted_snippet("<b>graphs</b> help <script>x</script>", words))
+    assert html == ("&lt;b&gt;<mark>graphs</mark>&lt;/b&gt; <mark>help</mark> "
+                    "&lt;<mark>script</mark>&gt;x&lt;/<mark>script</mark>&gt;")
+    long = "word " * 100 + "the graphs are here " + "tail " * 100
+    snippet = str(rag_admin.highlighted_snippet(long, ["graph"]))
+    assert snippet.startswith("…") and snippet.endswith("…") and "<mark>graphs</mark>" in snippet
+    assert len(snippet) < rag_admin.SNIPPET_CHARS + 40
+    assert str(rag_admin.highlighted_snippet("no match here", [])) == "no match here"
+
+
+def test_results_table_reads_all_chunks_in_one_select(ledger, make_query, django_assert_num_queries):
+    query = make_query(text="graphs help retrieval", results=[
+        {"chunk_id": "doc-a:0", "document_id": "doc-a", "score": 0.9, "sources": ["vector"]},
+        {"chunk_id": "doc-b:3", "document_id": "doc-b", "score": 0.5, "sources": ["keyword"]},
+        {"chunk_id": "gone:7", "document_id": "gone", "score": 0.1, "sources": ["graph"]},
+    ])
+    with django_assert_num_queries(1):
+        html = str(rag_admin.results_table(query.results, "doc-b:3", query_text=query.text,
+                                           rated_label="rated: thumbs down", relevant_ids=["doc-a:0"]))
+    assert "Graph retrieval guide" in html and "Keyword search notes" in html
+    assert "<mark>Graphs</mark> <mark>help</mark> <mark>retrieval</mark>" in html
+    assert reverse("admin:rag_data_chunk_change", args=[quote("doc-a:0")]) in html
+    assert html.count('class="rag-rated"') == 1 and "◀ rated: thumbs down" in html
+    assert "✔ relevant" in html and "chunk no longer in the ledger" in html
+
+
+def test_feedback_page_shows_titles_snippets_links_and_the_rated_row(admin_client, ledger, make_query,
+                                                                     make_feedback):
+    query = make_query(text="<script>alert('x')</script> graphs retrieval")
+    feedback = make_feedback(rating=-1, chunk_id="doc-b:3", comment="<i>not this one</i>", query=query)
+    response = admin_client.get(reverse("admin:rag_data_feedback_change", args=[feedback.pk]))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "<script>alert(" not in body and "&lt;script&gt;alert(" in body
+    assert "Graph retrieval guide" in body and "<mark>Graphs</mark>" in body and "<mark>retrieval</mark>" in body
+    assert reverse("admin:rag_data_chunk_change", args=[quote("doc-a:0")]) in body
+    assert '<tr class="rag-rated"' in body and "◀ rated: thumbs down" in body
+    chunk_page = admin_client.get(reverse("admin:rag_data_chunk_change", args=[quote("doc-a:0")]))
+    assert chunk_page.status_code == 200 and "knowledge graph" in chunk_page.content.decode()
+
+
+def test_feedback_changelist_shows_the_comment_truncated(admin_client, make_feedback):
+    make_feedback(rating=-1, comment="short <b>remark</b>")
+    make_feedback(rating=-1, comment="long " + "x" * 200)
+    body = admin_client.get(reverse("admin:rag_data_feedback_changelist")).content.decode()
+    assert "short &lt;b&gt;remark&lt;/b&gt;" in body
+    assert "long " + "x" * 54 + "…" in body and "x" * 60 not in body
+
+
+# ---- the admin's promotion and the case page ------------------------------------------------------------------
+
+def test_promote_action_refuses_unreviewed_feedback(admin_client, make_feedback):
+    fresh = make_feedback(rating=1, chunk_id="doc-a:0")
+    response = admin_client.post(reverse("admin:rag_data_feedback_changelist"),
+                                 {"action": "promote_to_evaluation", "_selected_action": [fresh.pk]}, follow=True)
+    body = response.content.decode()
+    assert "1 of the 1 selected feedback item(s) are not reviewed (new)" in body
+    assert "Nothing was promoted." in body and not EvaluationCase.objects.exists()
+
+
+def test_promote_action_then_a_reviewer_picks_the_relevant_chunk(admin_client, admin_user, ledger,
+                                                                 make_feedback):
+    up = _reviewed(make_feedback(rating=1, chunk_id="doc-a:0"), admin_user)
+    down = _reviewed(make_feedback(rating=-1, chunk_id="doc-a:0"), admin_user)
+    response = admin_client.post(reverse("admin:rag_data_feedback_changelist"),
+                                 {"action": "promote_to_evaluation", "_selected_action": [up.pk, down.pk]},
+                                 follow=True)
+    body = response.content.decode()
+    assert "2 feedback item(s) promoted to the evaluation set &#x27;feedback&#x27;." in body
+    assert "1 case(s) have no relevant chunk yet" in body
+    assert f'{reverse("admin:rag_data_evaluationcase_changelist")}?ready=no' in body
+
+    waiting = EvaluationCase.objects.get(feedback=down)
+    listing = admin_client.get(reverse("admin:rag_data_evaluationcase_changelist"), {"ready": "no"})
+    assert listing.status_code == 200
+    assert list(listing.context["cl"].queryset) == [waiting]
+
+    url = reverse("admin:rag_data_evaluationcase_change", args=[waiting.pk])
+    page = admin_client.get(url).content.decode()
+    assert "Keyword search notes" in page and "◀ rated: thumbs down" in page  # the results to choose from
+    refused = admin_client.post(url, {"set_name": "feedback", "relevant_chunks": "doc-b:3\nmissing:1"})
+    assert refused.status_code == 200 and "Unknown chunk id(s): missing:1" in refused.content.decode()
+    saved = admin_client.post(url, {"set_name": "feedback", "relevant_chunks": " doc-b:3 \n\n"})
+    assert saved.status_code == 302
+    waiting.refresh_from_db()
+    assert waiting.relevant_chunk_ids == ["doc-b:3"] and waiting.relevant_document_ids == ["doc-b"]
+    assert "✔ relevant" in admin_client.get(url).content.decode()
+    assert admin_client.get(reverse("admin:rag_data_evaluationcase_add")).status_code == 403
+
+
+def test_promotion_needs_the_add_permission_on_cases(client, django_user_model, make_feedback):
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("viewer", password="pw-viewer-1", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_feedback", "change_feedback"]))
+    client.force_login(user)
+    feedback = _reviewed(make_feedback(rating=1, chunk_id="doc-a:0"), user)
+    response = client.get(reverse("admin:rag_data_feedback_changelist"))
+    assert "promote_to_evaluation" not in response.content.decode()
+    client.post(reverse("admin:rag_data_feedback_changelist"),
+                {"action": "promote_to_evaluation", "_selected_action": [feedback.pk]})
+    assert not EvaluationCase.objects.exists()
