@@ -42,7 +42,7 @@ class RawSearch:
         from retrieval import pipeline
 
         # The read consistency the project's search uses (Strong waits for a time tick on standalone).
-        self.consistency = getattr(retrieval, "CONSISTENCY", "Strong")
+        self.consistency = getattr(pipeline, "CONSISTENCY", "Strong")
 
     def close(self):
         self.milvus.close(), self.neo4j.close(), self.pg.close()
@@ -178,7 +178,7 @@ def recall_at_10(texts: list[str], prepared, k: int = 10) -> dict:
 
     options = {}
     if "consistency_level" in inspect.signature(selectors.search).parameters:
-        options["consistency_level"] = getattr(retrieval, "CONSISTENCY", "Strong")
+        options["consistency_level"] = getattr(pipeline, "CONSISTENCY", "Strong")
     selectors.search(get_embedder().embed(["warm"])[0], k)  # one Strong read: everything written is visible
     matrix = prepared.vectors / np.maximum(np.linalg.norm(prepared.vectors, axis=1, keepdims=True), 1e-12)
     position = {chunk_id: i for i, chunk_id in enumerate(prepared.chunk_ids)}

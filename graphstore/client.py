@@ -165,12 +165,14 @@ def namespace() -> str:
 
 
 def call_timeout() -> float:
-    """The longest a caller waits for one Neo4j call: the connection timeout plus the driver's retry budget.
+    """The longest a caller waits for one Neo4j call: the connection timeout plus the driver's retry budget,
+    capped below SEARCH_TIMEOUT (0.9 x) so that a search's graph stage fails naming Neo4j before the search
+    itself gives up.
 
     Bounded from outside because the driver has no read timeout: on a paused server a query on an
     established connection would otherwise wait forever (measured: until the server resumed).
     """
-    return settings.NEO4J_TIMEOUT + settings.STORE_RETRY_MAX_SECONDS
+    return min(settings.NEO4J_TIMEOUT + settings.STORE_RETRY_MAX_SECONDS, 0.9 * settings.SEARCH_TIMEOUT)
 
 
 def _bounded(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

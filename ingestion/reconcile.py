@@ -14,12 +14,25 @@ Found and repaired, in this order:
 Neo4j is seen only within this deployment's namespace (settings.RAG_NAMESPACE): another deployment's
 documents on the same server are neither orphans nor touched.
 Idempotent: a second run finds nothing. A store that becomes unreachable stops the run (StoreFailure).
+
+Concurrent writers (ingest, delete_document, another reconcile) are expected: the plan is computed from
+a snapshot without locks, then every action takes the document's lock (rag_data.ledger.document_lock)
+and re-checks under it before changing anything. A document whose ledger row changed after the run
+started is left to the writer that changed it (or to the next run); an orphan Milvus row is deleted
+only if its chunk id is still absent from PostgreSQL under its document's lock, and only if that
+document is not one that appeared or changed since the run started; an orphan Neo4j document only if
+PostgreSQL still has no such document. See docs/concurrency.md.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+from django.db import connection
+from django.utils import timezone
 
 from core.retry import StoreUnavailable, describe_error
 from graphstore import selectors as graph_selectors
@@ -49,6 +62,8 @@ class ReconcileReport:
     stale_in_neo4j: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
     failed: list[dict] = field(default_factory=list)  # {"document_id", "reason"}
+    # Planned, then left alone: under its lock the document had changed since the run started.
+    skipped_changed: list[str] = field(default_factory=list)
 
     @property
     def drift_found(self) -> bool:
@@ -69,6 +84,7 @@ def _in_store(store: str, func, *args):
 
 def reconcile(dry_run: bool = False) -> ReconcileReport:
     report = ReconcileReport(dry_run=dry_run)
+    started = timezone.now()  # before any read: whatever a writer touches after this, the run leaves alone
     if dry_run:  # change nothing: an absent collection just means nothing is in Milvus
         collection = _in_store("Milvus", vector_selectors.collection_exists)
         if collection:
@@ -116,15 +132,67 @@ def reconcile(dry_run: bool = False) -> ReconcileReport:
         return report
 
     for document_id in report.interrupted_deletions:
-        _in_store("Milvus/Neo4j", finish_deletion, documents[document_id])
-    _in_store("Milvus", vector_services.delete_chunks, report.orphan_milvus_chunks)
+        with _locked(document_id, started, report) as (go, current):
+            if go and current is not None and current.status == Document.Status.DELETING:
+                _in_store("Milvus/Neo4j", finish_deletion, current)
+    orphans_by_document: dict[str, list[str]] = defaultdict(list)
+    for chunk_id in report.orphan_milvus_chunks:
+        orphans_by_document[milvus[chunk_id]].append(chunk_id)
+    for document_id, chunk_ids in sorted(orphans_by_document.items()):
+        _delete_orphan_chunks(document_id, chunk_ids, document_id in documents, started, report)
     for document_id in report.orphan_neo4j_documents:
-        _in_store("Neo4j", graph_services.delete_document, document_id)
-    _in_store("Neo4j", graph_services.delete_edges, report.unsupported_graph_edges)  # contributors rewritten below
+        with _locked(document_id, started, report, changed_if_present=True) as (go, current):
+            if go and current is None:
+                _in_store("Neo4j", graph_services.delete_document, document_id)
+    # Graph-level facts (no single document owns them); documents contributing to them are rewritten below,
+    # each under its own lock.
+    _in_store("Neo4j", graph_services.delete_edges, report.unsupported_graph_edges)
     _in_store("Neo4j", graph_services.delete_unmentioned_concepts, report.unmentioned_concepts)
     for document, needs_milvus, needs_neo4j in to_repair:
-        _repair(document, needs_milvus, needs_neo4j, report)
+        with _locked(document.document_id, started, report) as (go, current):
+            if go and current is not None and current.status != Document.Status.DELETING:
+                _repair(current, needs_milvus, needs_neo4j, report)
     return report
+
+
+@contextlib.contextmanager
+def _locked(document_id: str, started: datetime, report: ReconcileReport, *, changed_if_present: bool = False):
+    """Hold the document's lock; yield (go, its ledger row as it is now, None if there is none).
+
+    go is False when the row was updated after the run started (or exists at all, with
+    changed_if_present: the plan found none): another writer acted since the snapshot, so the caller
+    does nothing and the id is listed in skipped_changed. Every writer takes this lock, so what the
+    body sees cannot change until it is done.
+    """
+    with contextlib.ExitStack() as held:
+        try:
+            if not connection.in_atomic_block:
+                connection.close_if_unusable_or_obsolete()  # the lock lives in the session: take it on a live one
+            held.enter_context(ledger.document_lock(document_id))
+            current = Document.objects.filter(document_id=document_id).first()
+        except Exception as error:
+            raise store_sync.StoreFailure("PostgreSQL", error) from None
+        go = current is None or not (changed_if_present or current.updated_at > started)
+        if not go:
+            report.skipped_changed.append(document_id)
+        yield go, current
+
+
+def _delete_orphan_chunks(document_id: str, chunk_ids: list[str], planned_present: bool, started: datetime,
+                          report: ReconcileReport) -> None:
+    """Delete Milvus rows of `document_id` that PostgreSQL does not hold, re-checked under its lock.
+
+    Milvus rows carry no timestamp: the chunk ids PostgreSQL holds now decide, and a document that
+    appeared after the snapshot (or changed since the run started) keeps all its rows.
+    """
+    with _locked(document_id, started, report, changed_if_present=not planned_present) as (go, current):
+        if not go:
+            return
+        held = set() if current is None else set(_in_store("PostgreSQL", lambda: list(
+            current.chunks.values_list("chunk_id", flat=True))))
+        gone = [chunk_id for chunk_id in chunk_ids if chunk_id not in held]
+        if gone:
+            _in_store("Milvus", vector_services.delete_chunks, gone)
 
 
 # --- Graph facts: the graph must be a function of the documents present (docs/graph.md) ----------------

@@ -137,3 +137,18 @@ def test_production_without_secrets_stops_start_up_without_leaking():
     assert result.returncode == 2
     assert result.stderr.strip() == "configuration error: DJANGO_SECRET_KEY: is required when DJANGO_ENV=production"
     assert "s3cret-value-123" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"SEARCH_TIMEOUT": "5", "MILVUS_TIMEOUT": "5"},
+         "MILVUS_TIMEOUT: must be below SEARCH_TIMEOUT (5s), got 5s"),
+        ({"SEARCH_TIMEOUT": "5", "MILVUS_TIMEOUT": "2", "NEO4J_TIMEOUT": "8"}, "NEO4J_TIMEOUT: must be below SEARCH_TIMEOUT (5s), got 8s"),
+        ({"SEARCH_WORKERS": "4", "SEARCH_MAX_ABANDONED": "4"}, "SEARCH_MAX_ABANDONED: must be below SEARCH_WORKERS (4)"),
+    ],
+)
+def test_store_bounds_and_search_workers_that_cannot_work_stop_start_up(env, message):
+    result = _manage("check", **env)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(f"configuration error: {message}"), result.stderr
