@@ -28,11 +28,16 @@ def test_the_destructive_fixtures_on_every_store(neo4j_store, milvus_backend, se
     from django.db import connection
     from pymilvus import DataType, MilvusClient
 
-    neo4j_store.execute_query("CREATE (:ProbeNode {id: $id})", id=uuid.uuid4().hex)
-    records, _, _ = neo4j_store.execute_query("MATCH (n) RETURN count(n) AS c")
-    assert records[0]["c"] == 1  # the graph was wiped first: only the node above
+    namespace = settings.RAG_NAMESPACE  # neo4j_store wipes this run's graph namespace, and only it
+    neo4j_store.execute_query("CREATE (:Document {namespace: $ns, document_id: $id})", ns=namespace,
+                              id=uuid.uuid4().hex)
+    records, _, _ = neo4j_store.execute_query("MATCH (n {namespace: $ns}) RETURN count(n) AS c", ns=namespace)
+    assert records[0]["c"] == 1  # the namespace was wiped first: only the node above
 
-    client = MilvusClient(uri=settings.MILVUS_URI, timeout=10)
+    from vectorstore.client import LITE_GRPC_OPTIONS, is_lite
+
+    options = {"grpc_options": LITE_GRPC_OPTIONS} if is_lite(settings.MILVUS_URI) else {}
+    client = MilvusClient(uri=settings.MILVUS_URI, timeout=10, **options)
     schema = client.create_schema(auto_id=False)
     schema.add_field("pk", DataType.INT64, is_primary=True)
     schema.add_field("vec", DataType.FLOAT_VECTOR, dim=4)
