@@ -15,6 +15,7 @@ from django.db import connection
 from core.retry import StoreUnavailable, call_with_retry, describe_error
 from graphstore import services as graph
 from ingestion.chunking import reassemble
+from ingestion.sources import page_of
 from rag_data.models import Document
 from textmodels.embedders import get_embedder
 from textmodels.extractors import co_occurrence, get_extractor
@@ -45,9 +46,13 @@ def prepare_stores() -> None:
             raise StoreFailure(store, error) from None
 
 
+_EXTENSION_ALIASES = {"markdown": "md", "htm": "html", "xhtml": "html"}
+
+
 def extension(source_path: str) -> str:
+    """The `ext` metadata: the lower-case suffix ("md" for .markdown, "html" for .htm/.xhtml), "txt" if none."""
     suffix = PurePosixPath(source_path).suffix.lower().lstrip(".")
-    return "md" if suffix in ("md", "markdown") else (suffix or "txt")
+    return _EXTENSION_ALIASES.get(suffix, suffix or "txt")
 
 
 def fit_bytes(text: str, limit: int = MILVUS_CONTENT_BYTES) -> str:
@@ -57,17 +62,19 @@ def fit_bytes(text: str, limit: int = MILVUS_CONTENT_BYTES) -> str:
 
 
 def milvus_rows(document: Document, chunks: Sequence, vectors: Sequence[Sequence[float]]) -> list[dict]:
-    """Rows for vectorstore.upsert_chunks; `chunks` have chunk_id, ordinal and text (models or ChunkRows)."""
+    """Rows for vectorstore.upsert_chunks; `chunks` have chunk_id, ordinal and text (models or ChunkRows).
+
+    Metadata: source, title, ordinal, ext, and `page` for a PDF chunk (read from its chunk id).
+    """
     ext = extension(document.source_path)
-    return [
-        {
-            "chunk_id": chunk.chunk_id, "document_id": document.document_id,
-            "content": fit_bytes(chunk.text), "embedding": list(vector),
-            "metadata": {"source": document.source_path, "title": document.title, "ordinal": chunk.ordinal,
-                         "ext": ext},
-        }
-        for chunk, vector in zip(chunks, vectors, strict=True)
-    ]
+    rows = []
+    for chunk, vector in zip(chunks, vectors, strict=True):
+        metadata = {"source": document.source_path, "title": document.title, "ordinal": chunk.ordinal, "ext": ext}
+        if (page := page_of(chunk.chunk_id)) is not None:
+            metadata["page"] = page
+        rows.append({"chunk_id": chunk.chunk_id, "document_id": document.document_id,
+                     "content": fit_bytes(chunk.text), "embedding": list(vector), "metadata": metadata})
+    return rows
 
 
 def embed(texts: Sequence[str]) -> list[list[float]]:
