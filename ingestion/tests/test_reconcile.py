@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 def _orphan_row(chunk_id, document_id):
-    return {"chunk_id": chunk_id, "document_id": document_id, "content": "orphan", "embedding": [0.5] * 32,
+    return {"chunk_id": chunk_id, "document_id": document_id, "embedding": [0.5] * 32,
             "metadata": {}}
 
 
