@@ -50,18 +50,21 @@ class Command(BaseCommand):
 
         bar = None
         started = time.perf_counter()
+        drawn = 0.0
 
-        def progress(event) -> None:
-            nonlocal bar
+        def progress(event) -> None:  # called at every stage of every file: redraws at most 10 times a second
+            nonlocal bar, drawn
             if bar is None:
                 bar = tqdm(total=event.files_total, unit="file", file=sys.stderr, disable=no_progress,
                            leave=False, dynamic_ncols=True)
+            now = time.perf_counter()
+            bar.set_postfix_str(f"{event.chunks_done} chunks, {event.chunks_done / max(now - started, 1e-9):.1f} "
+                                f"chunks/s, {event.stage}", refresh=False)
             if event.files_done > bar.n:
                 bar.update(event.files_done - bar.n)
-            elapsed = max(time.perf_counter() - started, 1e-9)
-            bar.set_postfix_str(f"{event.chunks_done} chunks, {event.chunks_done / elapsed:.1f} chunks/s, "
-                                f"{event.stage}", refresh=False)
-            bar.refresh()
+            if now - drawn >= 0.1:
+                bar.refresh()
+                drawn = now
 
         try:
             report = ingest_paths(paths, id_prefix=id_prefix, on_progress=progress, chunk_size=size,
