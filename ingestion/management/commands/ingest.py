@@ -58,10 +58,10 @@ class Command(BaseCommand):
                 bar = tqdm(total=event.files_total, unit="file", file=sys.stderr, disable=no_progress,
                            leave=False, dynamic_ncols=True)
             now = time.perf_counter()
-            bar.set_postfix_str(f"{event.chunks_done} chunks, {event.chunks_done / max(now - started, 1e-9):.1f} "
-                                f"chunks/s, {event.stage}", refresh=False)
             if event.files_done > bar.n:
                 bar.update(event.files_done - bar.n)
+            bar.set_postfix_str(f"{event.chunks_done} chunks, {event.chunks_done / max(now - started, 1e-9):.1f} "
+                                f"chunks/s, {event.stage}", refresh=False)
             if now - drawn >= 0.1:
                 bar.refresh()
                 drawn = now
