@@ -42,7 +42,7 @@ class RawSearch:
         from retrieval import pipeline
 
         # The read consistency the project's search uses (Strong waits for a time tick on standalone).
-        self.consistency = getattr(retrieval, "CONSISTENCY", "Strong")
+        self.consistency = getattr(pipeline, "CONSISTENCY", "Strong")
 
     def close(self):
         self.milvus.close(), self.neo4j.close(), self.pg.close()
@@ -87,7 +87,8 @@ class RawSearch:
         if params.graph_enabled:
             seeds = list(dict.fromkeys(h["entity"]["document_id"] for h in hits[: params.k]))
             records, _, _ = timed("neo4j_related", self.neo4j.execute_query, _RELATED.format(hops=params.hops),
-                                  ids=seeds, limit=params.pool, database_=self.settings.NEO4J_DATABASE,
+                                  ids=seeds, limit=params.pool, namespace=self.settings.RAG_NAMESPACE,
+                                  database_=self.settings.NEO4J_DATABASE,
                                   routing_="r")
             related = [r["document_id"] for r in records]
             graph_hits = timed("milvus_search_restricted", self._milvus_search, vector, params.pool,
@@ -177,7 +178,7 @@ def recall_at_10(texts: list[str], prepared, k: int = 10) -> dict:
 
     options = {}
     if "consistency_level" in inspect.signature(selectors.search).parameters:
-        options["consistency_level"] = getattr(retrieval, "CONSISTENCY", "Strong")
+        options["consistency_level"] = getattr(pipeline, "CONSISTENCY", "Strong")
     selectors.search(get_embedder().embed(["warm"])[0], k)  # one Strong read: everything written is visible
     matrix = prepared.vectors / np.maximum(np.linalg.norm(prepared.vectors, axis=1, keepdims=True), 1e-12)
     position = {chunk_id: i for i, chunk_id in enumerate(prepared.chunk_ids)}

@@ -19,6 +19,7 @@ from core.uris import MILVUS_SERVER_SCHEMES, NEO4J_SCHEMES
 MILVUS_INDEX_TYPES = ("HNSW", "IVF_FLAT", "FLAT", "AUTOINDEX")
 MILVUS_METRIC_TYPES = ("COSINE", "L2", "IP")
 COLLECTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+NAMESPACE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DATABASE_SCHEMES = ("postgres", "postgresql", "pgsql", "psql", "sqlite")
 
 # Local defaults, shared by config/settings.py and the local stack (infrastructure/local) so they always agree.
@@ -181,4 +182,12 @@ def collection_name(reader: EnvReader, name: str, default: str) -> str:
     value = reader.str(name, default)
     if not COLLECTION_NAME.match(value):
         raise ConfigError(name, "must start with a letter or _ and hold only letters, digits and _")
+    return value
+
+
+def namespace(reader: EnvReader, name: str, default: str) -> str:
+    """The deployment's namespace: 1-64 letters, digits, _ or - (it scopes everything the deployment owns)."""
+    value = reader.str(name, "") or default
+    if not NAMESPACE.match(value):
+        raise ConfigError(name, "must be 1-64 characters, each a letter, digit, _ or -")
     return value

@@ -105,6 +105,13 @@ NEO4J_PASSWORD = _read.secret("NEO4J_PASSWORD", cfg.LOCAL_DEFAULTS["NEO4J_PASSWO
 NEO4J_DATABASE = _read.str("NEO4J_DATABASE", "neo4j")
 NEO4J_TIMEOUT = _read.float("NEO4J_TIMEOUT", 10.0, minimum=0.1, maximum=600)
 
+# --- Namespace: what this deployment owns on shared servers (docs/graph.md) -----------------
+# Scopes every node and relationship this deployment writes in Neo4j (community edition has one database),
+# and so every graph read, reconcile, delete and test clean-up. Milvus is scoped by MILVUS_COLLECTION and
+# PostgreSQL by DATABASE_URL; the namespace defaults to the collection name, so one setting separates two
+# deployments. Two deployments sharing a Neo4j server must have different namespaces.
+RAG_NAMESPACE = cfg.namespace(_read, "RAG_NAMESPACE", MILVUS_COLLECTION)
+
 # --- Retry policy shared by every store client (config/retry.py) -----------------------------
 STORE_RETRY_ATTEMPTS = _read.int("STORE_RETRY_ATTEMPTS", 5, minimum=1, maximum=100)
 STORE_RETRY_MAX_SECONDS = _read.float("STORE_RETRY_MAX_SECONDS", 30.0, minimum=0.0, maximum=3600)
@@ -154,6 +161,21 @@ SEARCH_MAX_K = _read.int("SEARCH_MAX_K", 100, minimum=1, maximum=1000)
 SEARCH_GRAPH_HOPS = _read.int("SEARCH_GRAPH_HOPS", 1, minimum=0, maximum=3)
 # The longest a search caller waits (a paused store would otherwise hang it): then a clear 503/timeout error.
 SEARCH_TIMEOUT = _read.float("SEARCH_TIMEOUT", 30.0, minimum=0.1, maximum=600)
+# Each store call a search makes has a bound of its own below SEARCH_TIMEOUT, so that it fails naming its store
+# rather than outliving the caller (Neo4j: graphstore.client.call_timeout(), capped at 0.9 x SEARCH_TIMEOUT).
+for _name, _value in (("MILVUS_TIMEOUT", MILVUS_TIMEOUT), ("NEO4J_TIMEOUT", NEO4J_TIMEOUT)):
+    if _value >= SEARCH_TIMEOUT:
+        raise cfg.ConfigError(_name, f"must be below SEARCH_TIMEOUT ({SEARCH_TIMEOUT:g}s), got {_value:g}s: a store "
+                              "call must give up before the search that waits for it does")
+# Worker threads (each with its own PostgreSQL connection, kept for CONN_MAX_AGE) that run searches, and as many
+# again for their keyword stage: the most PostgreSQL connections searches hold in one process is twice this.
+SEARCH_WORKERS = _read.int("SEARCH_WORKERS", 8, minimum=2, maximum=256)
+# Searches whose caller gave up (SEARCH_TIMEOUT) but still wait on a stuck store hold a worker each; at this many,
+# new searches fail at once with 503 naming the store until they finish. Below SEARCH_WORKERS: a worker stays free.
+SEARCH_MAX_ABANDONED = _read.int("SEARCH_MAX_ABANDONED", 4, minimum=1, maximum=255)
+if SEARCH_MAX_ABANDONED >= SEARCH_WORKERS:
+    raise cfg.ConfigError("SEARCH_MAX_ABANDONED", f"must be below SEARCH_WORKERS ({SEARCH_WORKERS}), got "
+                          f"{SEARCH_MAX_ABANDONED}: otherwise stuck searches can hold every worker")
 SEARCH_WEIGHTS = {
     "vector": _read.float("SEARCH_WEIGHT_VECTOR", 1.0, minimum=0.0, maximum=100),
     "graph": _read.float("SEARCH_WEIGHT_GRAPH", 0.0, minimum=0.0, maximum=100),

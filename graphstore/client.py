@@ -22,6 +22,7 @@ from core.deadline import call_with_deadline
 from core.redact import redact
 from core.binding import ConnectionSlot
 from core.retry import StoreUnavailable, call_with_retry
+from graphstore.schema import checked_namespace
 
 logger = logging.getLogger(__name__)
 
@@ -155,13 +156,23 @@ def configure_neomodel() -> None:
     )
 
 
+def namespace() -> str:
+    """The deployment's namespace (settings.RAG_NAMESPACE): every node this app writes or reads carries it.
+
+    Read at each call, so a changed setting (tests, a second deployment in one process) takes effect at once.
+    """
+    return checked_namespace(settings.RAG_NAMESPACE)
+
+
 def call_timeout() -> float:
-    """The longest a caller waits for one Neo4j call: the connection timeout plus the driver's retry budget.
+    """The longest a caller waits for one Neo4j call: the connection timeout plus the driver's retry budget,
+    capped below SEARCH_TIMEOUT (0.9 x) so that a search's graph stage fails naming Neo4j before the search
+    itself gives up.
 
     Bounded from outside because the driver has no read timeout: on a paused server a query on an
     established connection would otherwise wait forever (measured: until the server resumed).
     """
-    return settings.NEO4J_TIMEOUT + settings.STORE_RETRY_MAX_SECONDS
+    return min(settings.NEO4J_TIMEOUT + settings.STORE_RETRY_MAX_SECONDS, 0.9 * settings.SEARCH_TIMEOUT)
 
 
 def _bounded(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -1,4 +1,4 @@
-"""Neo4j readiness: Bolt answers a trivial read and the unique constraints are in place."""
+"""Neo4j readiness: Bolt answers a trivial read and the per-namespace unique constraints are in place."""
 
 from __future__ import annotations
 
@@ -19,4 +19,7 @@ class Neo4jCheck(StoreCheck):
         status = selectors.constraint_status()
         if status["missing"]:
             raise ServiceUnavailable("missing unique constraints: " + ", ".join(status["missing"])
+                                     + "; run `manage.py init_stores`")
+        if status["legacy"]:
+            raise ServiceUnavailable("pre-namespace unique constraints still present: " + ", ".join(status["legacy"])
                                      + "; run `manage.py init_stores`")

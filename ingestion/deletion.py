@@ -3,9 +3,15 @@
 The ledger row is marked `deleting` first (no longer claimed complete), then Milvus and Neo4j are
 cleared, each flag dropped as its store is done, and the PostgreSQL rows (document and chunks, by
 cascade) go last. A deletion that dies half-way leaves a `deleting` row, which reconcile finishes.
+
+Like ingest and reconcile, a deletion holds the document's lock (rag_data.ledger.document_lock) from the
+moment it re-reads the ledger row until the row is gone, so it never interleaves with another writer of
+the same document (docs/concurrency.md).
 """
 
 from __future__ import annotations
+
+from django.db import connection
 
 from graphstore import client as graph_client
 from graphstore import services as graph
@@ -32,11 +38,20 @@ def delete_document(document_id: str) -> dict:
             step()
         except Exception as error:
             raise StoreFailure(store, error) from None
-    return finish_deletion(document)
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()  # the lock lives in the session: start on a live one
+    with ledger.document_lock(document_id):
+        document = Document.objects.filter(document_id=document_id).first()  # as it is now, under the lock
+        if document is None:  # another deletion got there first
+            raise DocumentNotFound(document_id)
+        return finish_deletion(document)
 
 
 def finish_deletion(document: Document) -> dict:
-    """Carry out (or resume) the deletion of a ledger row; the stores' deletes are idempotent."""
+    """Carry out (or resume) the deletion of a ledger row; the stores' deletes are idempotent.
+
+    The caller holds the document's lock and has just re-read `document` under it.
+    """
     ledger.mark_deleting(document)
     milvus_deleted = vectors.delete_document_chunks([document.document_id])
     ledger.mark_gone_from(document, milvus=True)

@@ -3,6 +3,10 @@
 Both derive everything from the chunk texts (vectors from the embedder, concepts from the reassembled
 text, RELATED_TO weights from co-occurrence in chunks), so a store rebuilt by reconcile matches what
 ingest wrote, as long as the embedder and extractor are deterministic (the offline ones are).
+
+The graph is written in the deployment's namespace (settings.RAG_NAMESPACE), one managed transaction per
+document that replaces exactly that document's contribution (its mentions, and its share of each RELATED_TO
+edge's weight): see docs/graph.md.
 """
 
 from __future__ import annotations
@@ -109,9 +113,9 @@ def concepts(chunk_texts: Sequence[str]) -> tuple[dict[str, int], list[tuple[str
 
 
 def write_neo4j(document: Document, chunk_texts: Sequence[str], extracted=None) -> int:
-    """Upsert the Document node, relink its concepts (old mentions removed), set co-occurrence weights."""
+    """Replace the document's part of the graph in one transaction: its node, its mentions (concepts only it
+    mentioned and no longer does are removed) and its co-occurrence contributions to RELATED_TO edges."""
     found, pairs = extracted if extracted is not None else concepts(chunk_texts)
-    graph.upsert_document(document.document_id, document.title, document.source_path, document.content_hash)
-    graph.link_document_concepts(document.document_id, found, replace=True)
-    graph.relate_concepts(pairs)
+    graph.write_document(document.document_id, document.title, document.source_path, document.content_hash,
+                         found, pairs)
     return len(found)

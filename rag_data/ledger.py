@@ -111,8 +111,13 @@ def _update(document: Document, **fields) -> None:
 def document_lock(document_id: str):
     """Serialise writers of one document across threads and processes (a PostgreSQL advisory lock).
 
-    Two ingests of the same file would otherwise interleave their store writes; the lock lives in the
-    session, so it also ends if the connection dies.
+    Every path that writes a document's rows in any store takes it: ingest (per file), delete_document,
+    and reconcile (per document it finishes, repairs or deletes orphans of, re-reading the ledger under
+    it). Two writers of one document would otherwise interleave their store writes, or reconcile would
+    delete what a concurrent ingest had just written. Take one document's lock at a time (never nest
+    two: no lock order, so no deadlock). The lock lives in the session of this thread's connection, so
+    it also ends if the connection dies; callers start on a live connection
+    (close_if_unusable_or_obsolete). See docs/concurrency.md.
     """
     key = int.from_bytes(hashlib.sha256(document_id.encode()).digest()[:8], "big", signed=True)
     with connection.cursor() as cursor:

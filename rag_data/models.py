@@ -209,3 +209,47 @@ class Chunk(models.Model):
 
     def __str__(self) -> str:
         return self.chunk_id
+
+
+SET_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+SET_NAME_MAX = 64
+set_name_validator = RegexValidator(SET_NAME, "Use letters, digits, '.', '_' or '-', starting with a letter or digit.")
+
+
+class EvaluationCase(models.Model):
+    """A rated question with the chunks a reviewer marked relevant, run by `manage.py evaluate --from-feedback`.
+
+    Usually promoted from reviewed feedback (rag_data.services.promote_feedback). `relevant_document_ids` is
+    derived from `relevant_chunk_ids` by the services whenever those change: the documents are what the
+    evaluation scores against (document ids survive a re-ingestion; chunk ids change with the chunking). An
+    empty `relevant_chunk_ids` means the case waits for a reviewer to choose them; the evaluation skips it.
+    """
+
+    set_name = models.CharField(max_length=SET_NAME_MAX, default="feedback", db_index=True,
+                                validators=[set_name_validator])
+    query_text = models.TextField()
+    relevant_chunk_ids = models.JSONField(default=list, blank=True)
+    relevant_document_ids = models.JSONField(default=list, blank=True)
+    feedback = models.ForeignKey(Feedback, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="evaluation_cases")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["set_name", "-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(query_text=""), name="rag_evalcase_query_not_empty"),
+            models.CheckConstraint(condition=Q(set_name__regex=SET_NAME), name="rag_evalcase_set_name_format"),
+            # One feedback becomes at most one case per set: promoting it twice does not double its weight.
+            models.UniqueConstraint(fields=["set_name", "feedback"], condition=Q(feedback__isnull=False),
+                                    name="rag_evalcase_set_feedback_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.set_name}: {_excerpt(self.query_text)}"
+
+    @property
+    def is_ready(self) -> bool:
+        return bool(self.relevant_chunk_ids)

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from rag_data.models import Chunk, Document, Feedback, Query
+from rag_data.models import Chunk, Document, EvaluationCase, Feedback, Query
 
 FEEDBACK_FILTERS = frozenset({"review_state", "rating", "since", "until", "chunk_id", "search"})
 CSV_HEADER = [
@@ -103,6 +103,23 @@ def result_rows(results) -> list[dict]:
             "sources": ", ".join(str(s) for s in sources),
         })
     return rows
+
+
+def chunk_texts(rows: Iterable[Mapping]) -> dict[str, dict]:
+    """{chunk_id: {"text", "document_id", "title"}} for the chunks of `rows` still in the ledger, in one SELECT."""
+    ids = sorted({row["chunk_id"] for row in rows if row.get("chunk_id")})
+    if not ids:
+        return {}
+    found = Chunk.objects.filter(chunk_id__in=ids).values_list("chunk_id", "text", "document__document_id",
+                                                               "document__title")
+    return {chunk_id: {"text": text, "document_id": document_id, "title": title or document_id}
+            for chunk_id, text, document_id, title in found}
+
+
+def evaluation_cases(set_name: str | None = None) -> QuerySet[EvaluationCase]:
+    """The evaluation cases of one set (all sets: None), oldest first within each set."""
+    queryset = EvaluationCase.objects.order_by("set_name", "created_at", "pk")
+    return queryset if set_name is None else queryset.filter(set_name=set_name)
 
 
 def _as_list(value) -> list:

@@ -5,18 +5,23 @@ so validation happens once and fails with a ValidationError that names the offen
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from rag_data.models import IDENTIFIER_MAX, Feedback, Query, Session
+from rag_data.models import (
+    IDENTIFIER_MAX, SET_NAME, SET_NAME_MAX, Chunk, EvaluationCase, Feedback, Query, Session,
+)
 
 MAX_QUERY_CHARS = 10_000
 MAX_COMMENT_CHARS = 5_000
+MAX_RELEVANT_CHUNKS = 50
 
 
 def touch_session(*, session_id=None, external_id: str = "", metadata: Mapping | None = None) -> Session:
@@ -113,6 +118,149 @@ def set_feedback_review_state(feedback_id, state: str, user) -> Feedback:
         feedback.review_state = state
         feedback.save(update_fields=["review_state", "reviewed_by", "reviewed_at"])
     return feedback
+
+
+@dataclass
+class Promotion:
+    """What promote_feedback did: the cases it created, and the feedback already in the set (left as it was)."""
+
+    created: list[EvaluationCase] = field(default_factory=list)
+    already_promoted: list[int] = field(default_factory=list)
+
+    @property
+    def waiting(self) -> list[EvaluationCase]:
+        """Created cases without relevant chunks yet: a reviewer picks them on the case's admin page."""
+        return [case for case in self.created if not case.relevant_chunk_ids]
+
+
+def promote_feedback(feedback_ids, *, relevant_chunk_ids=None, set_name: str = "feedback", user) -> Promotion:
+    """Turn reviewed feedback into EvaluationCases of the set `set_name` (all or nothing).
+
+    Relevant chunks: `relevant_chunk_ids` when given (for every selected feedback); otherwise a thumbs-up on a
+    chunk makes that chunk relevant, and every other feedback (thumbs down, neutral, a thumb on the whole
+    answer) becomes a case without relevant chunks, which the evaluation skips until a reviewer chooses them.
+    Feedback already promoted to this set is left alone. Only feedback in the "reviewed" state is accepted.
+    """
+    creator = _authenticated(user, "user")
+    set_name = _set_name(set_name)
+    ids = _feedback_ids(feedback_ids)
+    explicit = None if relevant_chunk_ids is None else _chunk_id_list(relevant_chunk_ids)
+    with transaction.atomic():
+        rows = list(Feedback.objects.select_related("query").select_for_update(of=("self",)).filter(pk__in=ids))
+        missing = sorted(set(ids) - {f.pk for f in rows})
+        if missing:
+            raise ValidationError({"feedback_ids": f"No feedback with id(s) {', '.join(map(str, missing))}."})
+        unreviewed = [f for f in rows if f.review_state != Feedback.ReviewState.REVIEWED]
+        if unreviewed:
+            states = ", ".join(sorted({f.review_state for f in unreviewed}))
+            raise ValidationError({"feedback_ids": (
+                f"{len(unreviewed)} of the {len(rows)} selected feedback item(s) are not reviewed ({states}); "
+                "only reviewed feedback can be promoted. Nothing was promoted.")})
+        done = set(EvaluationCase.objects.filter(set_name=set_name, feedback__in=rows)
+                   .values_list("feedback_id", flat=True))
+        promotion = Promotion(already_promoted=sorted(done))
+        for feedback in sorted(rows, key=lambda f: f.created_at):
+            if feedback.pk in done:
+                continue
+            if explicit is not None:
+                chunks = explicit
+            elif feedback.rating == Feedback.Rating.UP and feedback.chunk_id:
+                chunks = [feedback.chunk_id]
+            else:
+                chunks = []
+            case = EvaluationCase(set_name=set_name, query_text=feedback.query.text, feedback=feedback,
+                                  created_by=creator, relevant_chunk_ids=chunks,
+                                  relevant_document_ids=_documents_of(chunks, feedback.query.results))
+            case.save()
+            promotion.created.append(case)
+    return promotion
+
+
+def set_evaluation_case(case_id, *, relevant_chunk_ids, set_name: str | None = None) -> EvaluationCase:
+    """Replace a case's relevant chunks (and re-derive their documents); optionally move it to another set."""
+    chunks = _chunk_id_list(relevant_chunk_ids)
+    with transaction.atomic():
+        case = EvaluationCase.objects.select_for_update(of=("self",)).select_related("feedback__query") \
+            .filter(pk=case_id).first()
+        if case is None:
+            raise ValidationError({"case_id": f"No evaluation case with id {case_id}."})
+        results = case.feedback.query.results if case.feedback_id else []
+        case.relevant_chunk_ids = chunks
+        case.relevant_document_ids = _documents_of(chunks, results)
+        if set_name is not None:
+            case.set_name = _set_name(set_name)
+            clash = EvaluationCase.objects.filter(set_name=case.set_name, feedback_id=case.feedback_id) \
+                .exclude(pk=case.pk).exists() if case.feedback_id else False
+            if clash:
+                raise ValidationError({"set_name": f"This feedback is already a case of the set {case.set_name!r}."})
+        case.save(update_fields=["relevant_chunk_ids", "relevant_document_ids", "set_name", "updated_at"])
+    return case
+
+
+def _set_name(value) -> str:
+    if not isinstance(value, str) or not re.match(SET_NAME, value) or len(value) > SET_NAME_MAX:
+        raise ValidationError({"set_name": f"Use 1 to {SET_NAME_MAX} letters, digits, '.', '_' or '-', "
+                                           "starting with a letter or digit."})
+    return value
+
+
+def _feedback_ids(values) -> list[int]:
+    if isinstance(values, QuerySet):
+        values = values.values_list("pk", flat=True)
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise ValidationError({"feedback_ids": "Expected a list of feedback ids."})
+    ids = []
+    for value in values:
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            ids.append(int(value))
+        except (TypeError, ValueError):
+            raise ValidationError({"feedback_ids": f"Not a feedback id: {value!r}."}) from None
+    if not ids:
+        raise ValidationError({"feedback_ids": "Select at least one feedback item."})
+    return list(dict.fromkeys(ids))
+
+
+def _chunk_id_list(values) -> list[str]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise ValidationError({"relevant_chunk_ids": "Expected a list of chunk ids."})
+    chunks = []
+    for value in values:
+        if not isinstance(value, str) or not value.strip() or len(value.strip()) > IDENTIFIER_MAX:
+            raise ValidationError({"relevant_chunk_ids": f"Not a chunk id: {value!r}."})
+        chunks.append(value.strip())
+    chunks = list(dict.fromkeys(chunks))
+    if len(chunks) > MAX_RELEVANT_CHUNKS:
+        raise ValidationError({"relevant_chunk_ids": f"At most {MAX_RELEVANT_CHUNKS} chunks."})
+    return chunks
+
+
+def relevant_documents_for(relevant_chunk_ids, results=()) -> tuple[list[str], list[str]]:
+    """(chunk ids, their documents), checked as promote_feedback/set_evaluation_case check them; for forms."""
+    chunks = _chunk_id_list(relevant_chunk_ids)
+    return chunks, _documents_of(chunks, results)
+
+
+def _documents_of(chunk_ids: list[str], results) -> list[str]:
+    """The document of each chunk, from the ledger (one SELECT), else from the query's logged results (a chunk
+    since replaced by a re-ingestion); a chunk known to neither is refused."""
+    if not chunk_ids:
+        return []
+    documents = dict(Chunk.objects.filter(chunk_id__in=chunk_ids).values_list("chunk_id", "document__document_id"))
+    logged = {str(row.get("chunk_id")): str(row.get("document_id")) for row in results or []
+              if isinstance(row, Mapping) and row.get("document_id")}
+    unknown = [c for c in chunk_ids if c not in documents and c not in logged]
+    if unknown:
+        raise ValidationError({"relevant_chunk_ids": f"Unknown chunk id(s): {', '.join(unknown)} (neither in the "
+                                                     "ledger nor among the query's results)."})
+    return list(dict.fromkeys(documents.get(c) or logged[c] for c in chunk_ids))
+
+
+def _authenticated(user, field_name: str):
+    if user is None or not getattr(user, "is_authenticated", False):
+        raise ValidationError({field_name: "Promotion needs an authenticated reviewer."})
+    return user
 
 
 def _set_review_state(queryset: QuerySet[Feedback], state: str, user) -> int:

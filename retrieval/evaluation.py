@@ -12,6 +12,12 @@ Metrics, per question (averaged over a set):
 - nDCG@10: binary gains over the first 10 distinct documents of the returned list; the ideal ranking puts
   all relevant documents first (at most 10).
 The metric functions are pure; `run` is the part that searches (without logging Query rows).
+
+Evaluation sets from feedback (`load_feedback_sets`): reviewed feedback promoted in the admin becomes
+rag_data EvaluationCase rows, a question plus the chunks a reviewer marked relevant. They are scored with the same
+metrics at document level: a returned chunk is a hit when its document is one of the relevant chunks' documents
+(not only when it is the very chunk), as for the JSONL sets; chunk ids change when a document is re-ingested,
+document ids do not.
 """
 
 from __future__ import annotations
@@ -188,6 +194,57 @@ def relevant_documents(questions: Sequence[Question], corpus_roots: dict[str, st
     return {q.id: {paths[(q.corpus, p)] for p in q.relevant} for q in questions}
 
 
+FEEDBACK_CORPUS = "feedback"
+
+
+@dataclass
+class FeedbackSets:
+    sets: list[EvalSet]
+    relevant: dict[str, set[str]]  # question id -> relevant document ids
+    skipped: list[str]  # one line per reason a case was left out, with the count
+
+
+def load_feedback_sets(set_name: str | None = None) -> FeedbackSets:
+    """The EvaluationCases of one set (None: every set, one EvalSet each) as questions whose relevant documents
+    are those of the chunks the reviewer marked relevant, kept only while they are complete in the ledger.
+
+    Cases without relevant chunks (waiting for a reviewer) or whose documents are all gone are skipped and
+    counted; raises EvaluationError (one line) when no case is left to run."""
+    from rag_data.models import Document
+    from rag_data.selectors import evaluation_cases
+
+    cases = list(evaluation_cases(set_name).values_list("pk", "set_name", "query_text", "relevant_document_ids"))
+    where = f"in the set {set_name!r}" if set_name else "in any set"
+    if not cases:
+        raise EvaluationError(f"no evaluation cases {where}; promote reviewed feedback in the admin "
+                              "(Feedback -> 'Promote to evaluation set')")
+    wanted = {document for *_, documents in cases for document in documents or []}
+    complete = set(Document.objects.filter(document_id__in=sorted(wanted), status=Document.Status.COMPLETE)
+                   .values_list("document_id", flat=True))
+    sets: dict[str, EvalSet] = {}
+    relevant: dict[str, set[str]] = {}
+    waiting = gone = 0
+    for pk, name, text, documents in cases:
+        if not documents:
+            waiting += 1
+            continue
+        present = [document for document in documents if document in complete]
+        if not present:
+            gone += 1
+            continue
+        question = Question(id=f"case-{pk}", question=text, relevant=tuple(present), corpus=FEEDBACK_CORPUS)
+        sets.setdefault(name, EvalSet(name=name, questions=[])).questions.append(question)
+        relevant[question.id] = set(present)
+    skipped = []
+    if waiting:
+        skipped.append(f"{waiting} case(s) without relevant chunks (choose them in the admin: Evaluation cases)")
+    if gone:
+        skipped.append(f"{gone} case(s) whose relevant documents are no longer complete in the ledger")
+    if not sets:
+        raise EvaluationError(f"no evaluation case to run {where}: skipped {'; '.join(skipped)}")
+    return FeedbackSets(sets=list(sets.values()), relevant=relevant, skipped=skipped)
+
+
 # ---- running ----------------------------------------------------------------------------------------------------
 
 @dataclass
@@ -202,9 +259,11 @@ class ModeResult:
 
 def run(sets: Sequence[EvalSet], modes: Sequence[str], *, k: int = 10, weights: dict[str, float] | None = None,
         search: Callable | None = None, progress: Callable[[], None] | None = None,
-        corpus_roots: dict[str, str] | None = None) -> dict[str, dict[str, ModeResult]]:
+        corpus_roots: dict[str, str] | None = None,
+        relevant: dict[str, set[str]] | None = None) -> dict[str, dict[str, ModeResult]]:
     """{set name: {mode: ModeResult}}. `search(text, k=, weights=, hops=)` returns a pipeline SearchResult;
-    the default is the pipeline's search with record=False (no Query rows)."""
+    the default is the pipeline's search with record=False (no Query rows). `relevant` ({question id: document
+    ids}, as load_feedback_sets gives it) skips the ledger lookup of the questions' relevant paths."""
     from django.conf import settings
 
     if search is None:
@@ -213,7 +272,8 @@ def run(sets: Sequence[EvalSet], modes: Sequence[str], *, k: int = 10, weights: 
         def search(text, **kwargs):
             return pipeline.search(text, record=False, **kwargs)
 
-    relevant = relevant_documents([q for s in sets for q in s.questions], corpus_roots)
+    if relevant is None:
+        relevant = relevant_documents([q for s in sets for q in s.questions], corpus_roots)
     results: dict[str, dict[str, ModeResult]] = {}
     graph_hops = settings.SEARCH_GRAPH_HOPS or 1  # graph-only needs at least one hop
     for eval_set in sets:

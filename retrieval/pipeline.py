@@ -7,17 +7,30 @@ PostgreSQL, the source of truth: only chunks of documents whose ledger status is
 with their text from PostgreSQL, so a partial write or an orphan in one store never surfaces.
 
 A store that cannot be reached fails the whole search with StoreUnavailable naming it; results are never
-silently computed from the stores that happen to be up. The whole search runs in a helper thread and the
-caller waits at most SEARCH_TIMEOUT seconds: a paused store (whose driver would wait forever on an open
-socket) gives a DeadlineExceeded naming the store(s) of the stage(s) in flight, and no Query is logged.
+silently computed from the stores that happen to be up.
+
+Threads and connections (docs/concurrency.md): the search runs in a process-wide bounded pool of worker
+threads (SEARCH_WORKERS, and as many again for the keyword stage, so that a search never waits for a
+slot held by another search's keyword stage); each worker keeps its own PostgreSQL connection between
+searches (CONN_MAX_AGE honoured, checked with close_if_unusable_or_obsolete before each task), so a
+search opens no connection once the pool is warm. The caller waits at most SEARCH_TIMEOUT seconds: a
+paused store (whose driver would wait forever on an open socket) gives a DeadlineExceeded naming the
+store(s) of the stage(s) in flight, and no Query is logged. Work still running when its caller stopped
+waiting is counted until it finishes; once SEARCH_MAX_ABANDONED tasks are stuck (or, for a search that
+expands through the graph, that many Neo4j calls), new searches are refused at once with StoreUnavailable
+naming the stuck store(s) (the API's 503) instead of queueing behind them. Every store call has a bound of
+its own below SEARCH_TIMEOUT (MILVUS_TIMEOUT, graphstore.client.call_timeout(); checked in the settings).
 """
 
 from __future__ import annotations
 
+import atexit
+import queue
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
@@ -33,10 +46,10 @@ from retrieval.params import InvalidParameter, SearchParams, validate
 from vectorstore import selectors as vectors
 from vectorstore.client import STORE as MILVUS, CollectionNotFound
 from vectorstore.selectors import EmbedderMismatch
-from core.deadline import DeadlineExceeded
+from core.deadline import ABANDONED, Abandoned, DeadlineExceeded
 from core.retry import StoreUnavailable, describe_error, is_transient
 
-__all__ = ["InvalidParameter", "SearchHit", "SearchResult", "StoreUnavailable", "search"]
+__all__ = ["InvalidParameter", "SearchHit", "SearchResult", "StoreUnavailable", "search", "shutdown_workers"]
 
 GRAPH_MAX_DOCUMENTS = 1000  # graphstore's largest limit
 # Milvus reads: "Session" sees this process's own writes and is otherwise at most a few hundred ms behind;
@@ -72,6 +85,11 @@ class _Timer:
         self.running: dict[str, str] = {}  # stage -> store, while it runs
         self.abandoned = False  # the caller stopped waiting: do not log the query
 
+    def stores(self, exclude: str = "") -> str:
+        """The store(s) of the stage(s) in flight, for an error message ("search" when none is)."""
+        running = {store for stage, store in list(self.running.items()) if stage != exclude}
+        return "/".join(sorted(running)) or "search"
+
     def run(self, stage: str, store: str, func, *args):
         started = time.perf_counter()
         self.running[stage] = store
@@ -98,65 +116,195 @@ def _translated(store: str, func, *args):
         raise
 
 
-def _in_worker(func, *args):
-    """Run in a pool thread, closing the thread's own database connection afterwards."""
-    try:
-        return func(*args)
-    finally:
-        connections.close_all()
+_IDLE = object()
+
+
+class WorkerPool:
+    """At most `size` daemon threads, started on demand and kept; each keeps its Django connections.
+
+    The most recently idle thread takes the next task (so a sequential caller reuses one thread and one
+    connection); tasks beyond `size` running ones wait in a queue. Before each task the thread drops a
+    connection that is broken or older than CONN_MAX_AGE, as Django does between requests; its
+    connections are closed when the thread ends (shutdown(), or process exit).
+    """
+
+    def __init__(self, size: int, name: str):
+        self.size, self.name = size, name
+        self._lock = threading.Lock()
+        self._idle: list[tuple[queue.SimpleQueue, threading.Thread]] = []  # idle threads, most recent last
+        self._pending: deque = deque()
+        self._threads = 0
+        self._closed = False
+
+    def submit(self, func, *args) -> Future:
+        future: Future = Future()
+        item = (future, func, args)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"the {self.name} pool is shut down")
+            if self._idle:
+                self._idle.pop()[0].put(item)
+            elif self._threads < self.size:
+                self._threads += 1
+                threading.Thread(target=self._work, args=(item,), name=f"{self.name}-{self._threads}",
+                                 daemon=True).start()
+            else:
+                self._pending.append(item)
+        return future
+
+    def shutdown(self, wait: float = 0.0) -> None:
+        """Idle threads end now, closing their connections (waited for up to `wait` seconds); busy ones after
+        their task; queued tasks are cancelled."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            pending, self._pending = list(self._pending), deque()
+        for future, _, _ in pending:
+            future.cancel()
+        for inbox, _ in idle:
+            inbox.put(None)
+        deadline = time.monotonic() + wait
+        for _, thread in idle:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _work(self, item) -> None:
+        inbox: queue.SimpleQueue = queue.SimpleQueue()
+        try:
+            while item is not None:
+                future, func, args = item
+                result = error = None
+                if future.set_running_or_notify_cancel():
+                    try:
+                        for connection in connections.all(initialized_only=True):
+                            connection.close_if_unusable_or_obsolete()
+                        result = func(*args)
+                    except BaseException as raised:  # handed to whoever waits on the future
+                        error = raised
+                # Idle again (or onto the next queued task) before the caller learns the result, so that a
+                # caller submitting its next task right away finds this thread, not a new one.
+                item = self._next(inbox)
+                if error is not None:
+                    future.set_exception(error)
+                elif not future.cancelled():
+                    future.set_result(result)
+                del future, func, args, result, error
+                if item is _IDLE:
+                    item = inbox.get()
+        finally:
+            connections.close_all()
+            with self._lock:
+                self._threads -= 1
+
+    def _next(self, inbox: queue.SimpleQueue):
+        """The next queued task; None when the pool is shut down; else _IDLE, with this thread listed idle."""
+        with self._lock:
+            if self._pending:
+                return self._pending.popleft()
+            if self._closed:
+                return None
+            self._idle.append((inbox, threading.current_thread()))
+            return _IDLE
+
+
+_pools: dict[str, WorkerPool] = {}
+_pools_lock = threading.Lock()
+# Searches' tasks still running after their caller gave up, by the store they were waiting on.
+STUCK = Abandoned()
+
+
+def _pool(name: str) -> WorkerPool:
+    size = settings.SEARCH_WORKERS
+    with _pools_lock:
+        pool = _pools.get(name)
+        if pool is None or pool.size != size:
+            if pool is not None:
+                pool.shutdown()
+            pool = _pools[name] = WorkerPool(size, f"rag-{name}")
+        return pool
+
+
+@atexit.register
+def shutdown_workers(wait: float = 5.0) -> None:
+    """End the worker threads: idle ones at once, closing their PostgreSQL connections (waited for up to
+    `wait` seconds), busy ones when their task ends. The next search starts new ones. For process exit, and
+    for tests, whose database cannot be dropped while a worker is connected to it."""
+    with _pools_lock:
+        pools = list(_pools.values())
+        _pools.clear()
+    for pool in pools:
+        pool.shutdown(wait)
+
+
+def _refuse_if_stuck(params: SearchParams) -> None:
+    """Fail at once, naming the store(s), while too much abandoned work is still waiting on a store."""
+    limit = settings.SEARCH_MAX_ABANDONED
+    stuck = STUCK.counts()
+    if sum(stuck.values()) >= limit:
+        stores = "/".join(sorted(stuck))
+        raise StoreUnavailable(stores, f"{sum(stuck.values())} search tasks abandoned after SEARCH_TIMEOUT are still "
+                                       f"waiting on it (SEARCH_MAX_ABANDONED={limit}); refusing new searches "
+                                       "until they finish")
+    if params.graph_enabled and ABANDONED.count(["Neo4j"]) >= limit:
+        raise StoreUnavailable("Neo4j", f"{ABANDONED.count(['Neo4j'])} calls that gave up are still waiting on it "
+                                        f"(SEARCH_MAX_ABANDONED={limit}); refusing graph searches until they finish")
+
+
+def _abandon(future: Future | None, store: str) -> None:
+    """The caller no longer waits for `future`: cancel it if it has not started, else count it until done."""
+    if future is None or future.done() or future.cancel():
+        return
+    token = STUCK.add(store)
+    future.add_done_callback(lambda _: STUCK.finish(token))
 
 
 def search(text, *, k=None, filters=None, hops=None, weights=None, session=None, record: bool = True) \
         -> SearchResult:
     """Run a hybrid search and log it as a Query (record=False: not logged, query_id None; for evaluation runs);
     raises InvalidParameter (a ValueError: bad input) or StoreUnavailable (DeadlineExceeded when no answer came
-    within SEARCH_TIMEOUT)."""
+    within SEARCH_TIMEOUT; at once when earlier searches are still stuck on a store)."""
     params = validate(text, k=k, filters=filters, hops=hops, weights=weights)
+    _refuse_if_stuck(params)
     timer = _Timer()
     seconds = settings.SEARCH_TIMEOUT
-    outcome: dict = {}
-    worker = threading.Thread(target=_in_worker, args=(_capture, outcome, _search, params, timer, session, record),
-                              name="rag-search", daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if worker.is_alive():
-        timer.abandoned = True
-        stores = "/".join(sorted(set(timer.running.values()))) or "search"
-        raise DeadlineExceeded(stores, seconds, "search stage " + (", ".join(sorted(timer.running)) or "?"))
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
-
-
-def _capture(outcome: dict, func, *args):
+    deadline = time.monotonic() + seconds
+    keyword = main = None
     try:
-        outcome["value"] = func(*args)
-    except BaseException as error:  # re-raised in the caller's thread
-        outcome["error"] = error
+        if params.weights["keyword"] > 0:
+            keyword = _pool("keyword").submit(timer.run, "keyword", "PostgreSQL", _keyword_stage, params)
+        main = _pool("search").submit(_search, params, timer, session, record, keyword, deadline)
+        return main.result(timeout=max(0.0, deadline - time.monotonic()))
+    except FutureTimeout:
+        timer.abandoned = True
+        raise DeadlineExceeded(timer.stores(), seconds, "search stage " + (", ".join(sorted(timer.running)) or "?")) \
+            from None
+    finally:
+        _abandon(keyword, "PostgreSQL")
+        _abandon(main, timer.stores(exclude="keyword"))
 
 
-def _search(params: SearchParams, timer: _Timer, session, record: bool = True) -> SearchResult:
+def _search(params: SearchParams, timer: _Timer, session, record: bool, keyword: Future | None,
+            deadline: float) -> SearchResult:
     started = time.perf_counter()
     rankings: dict[str, list[str]] = {}
     metadata: dict[str, dict] = {}
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-keyword") as pool:
-        keyword = None
-        if params.weights["keyword"] > 0:
-            keyword = pool.submit(_in_worker, timer.run, "keyword", "PostgreSQL", _keyword_stage, params)
-        if params.weights["vector"] > 0 or params.graph_enabled:
-            vector = timer.run("embed", "Embedder", _embed, params.text)
-            vector_hits = timer.run("vector", MILVUS, vectors.search, vector, params.pool, params.filters,
-                                    CONSISTENCY)
-            metadata.update({hit["chunk_id"]: hit["metadata"] for hit in vector_hits})
-            if params.weights["vector"] > 0:
-                rankings["vector"] = [hit["chunk_id"] for hit in vector_hits]
-            if params.graph_enabled:
-                graph_hits = timer.run("graph", "Neo4j", _graph_stage, params, vector, vector_hits)
-                metadata.update({hit["chunk_id"]: hit["metadata"] for hit in graph_hits})
-                rankings["graph"] = [hit["chunk_id"] for hit in graph_hits]
-        if keyword is not None:
-            rankings["keyword"], keyword_metadata = keyword.result()
-            metadata.update(keyword_metadata)
+    if params.weights["vector"] > 0 or params.graph_enabled:
+        vector = timer.run("embed", "Embedder", _embed, params.text)
+        vector_hits = timer.run("vector", MILVUS, vectors.search, vector, params.pool, params.filters,
+                                CONSISTENCY)
+        metadata.update({hit["chunk_id"]: hit["metadata"] for hit in vector_hits})
+        if params.weights["vector"] > 0:
+            rankings["vector"] = [hit["chunk_id"] for hit in vector_hits]
+        if params.graph_enabled:
+            graph_hits = timer.run("graph", "Neo4j", _graph_stage, params, vector, vector_hits)
+            metadata.update({hit["chunk_id"]: hit["metadata"] for hit in graph_hits})
+            rankings["graph"] = [hit["chunk_id"] for hit in graph_hits]
+    if keyword is not None:
+        try:
+            rankings["keyword"], keyword_metadata = keyword.result(timeout=max(0.0, deadline - time.monotonic()))
+        except FutureTimeout:
+            timer.abandoned = True
+            raise DeadlineExceeded(timer.stores(), settings.SEARCH_TIMEOUT, "search stage keyword") from None
+        metadata.update(keyword_metadata)
 
     chunks = timer.run("hydrate", "PostgreSQL", _visible_chunks, rankings)
     visible = {source: [c for c in ids if c in chunks] for source, ids in rankings.items()}

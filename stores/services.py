@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -93,8 +94,16 @@ def _neo4j(check: bool, echo) -> list[str]:
     if check:
         status = graph_selectors.constraint_status()
         echo(f"Neo4j: constraints present: {', '.join(status['present']) or 'none'}")
-        return [f"Neo4j constraint {name}" for name in status["missing"]]
+        return ([f"Neo4j constraint {name}" for name in status["missing"]]
+                + [f"Neo4j: drop pre-namespace constraint {name}" for name in status["legacy"]])
     report = graph_services.install_constraints()
+    for name in report["dropped"]:
+        echo(f"Neo4j: dropped pre-namespace constraint {name}")
+    if report["adopted"]:
+        echo(f"Neo4j: adopted {report['adopted']} un-namespaced node(s) into namespace {settings.RAG_NAMESPACE} "
+             "(run `manage.py reconcile` to rebuild their edges)")
+    if report["not_adopted"]:
+        echo(f"Neo4j: left {report['not_adopted']} un-namespaced node(s) whose identity the namespace already holds")
     for name in report["created"]:
         echo(f"Neo4j: created constraint {name}")
     for name in report["existing"]:

@@ -94,22 +94,46 @@ def milvus_backend(request, settings, milvus_lite_uri):
         client.connection().close()
 
 
+# This run's own graph namespace: a test never reads, writes or wipes another deployment's (or run's) graph.
+TEST_NAMESPACE = f"test-{os.environ.get('TEST_DB_SUFFIX') or 'run'}-{uuid.uuid4().hex[:8]}"[:64]
+
+
+@pytest.fixture(autouse=True)
+def _test_namespace(settings):
+    """Every test writes Neo4j in this run's namespace (settings.RAG_NAMESPACE), never the deployment's."""
+    settings.RAG_NAMESPACE = TEST_NAMESPACE
+
+
 @pytest.fixture
 def neo4j_store(settings):
-    """A clean Neo4j graph (all nodes removed before and after), reached with the configured driver.
+    """A clean graph namespace (this run's nodes removed before and after), reached with the configured driver.
 
-    Only ever the test stack's graph: checked again here, since a test may have changed the settings.
+    Only the test stack's graph, checked again here (a test may have changed the settings), and in it only the
+    test namespace: other deployments' and other runs' graphs on the server are untouched.
     """
-    from graphstore import client
+    from graphstore import client, selectors
 
     _refuse_unless_test_stack({"NEO4J_URI": settings.NEO4J_URI})
     _require_port("Neo4j", settings.NEO4J_URI.replace("bolt://", "http://"), 7687)
+    settings.RAG_NAMESPACE = TEST_NAMESPACE
     client.connection().close()
     driver = client.get_driver()
-    driver.execute_query("MATCH (n) DETACH DELETE n", database_=settings.NEO4J_DATABASE)
+    if selectors.unnamespaced_count():
+        pytest.fail(f"Neo4j at {settings.NEO4J_URI} holds nodes from before namespaces; run `manage.py init_stores` "
+                    "with your deployment's settings first, so that they are adopted by it and not by a test "
+                    "namespace", pytrace=False)
+    database = settings.NEO4J_DATABASE
+    wipe_graph_namespace(driver, database, TEST_NAMESPACE)
     yield driver
-    driver.execute_query("MATCH (n) DETACH DELETE n", database_=settings.NEO4J_DATABASE)
+    wipe_graph_namespace(driver, database, TEST_NAMESPACE)  # with this driver: the test may have changed settings
     client.connection().close()
+
+
+def wipe_graph_namespace(driver, database: str, namespace: str) -> None:
+    """Delete the namespace's nodes (and so their relationships), in batches; nothing of other namespaces."""
+    with driver.session(database=database) as session:
+        session.run("MATCH (n) WHERE (n:Document OR n:Concept) AND n.namespace = $namespace "
+                    "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS", namespace=namespace).consume()
 
 
 @pytest.fixture(scope="session")

@@ -205,8 +205,8 @@ def count_mentions(name: str, text: str) -> int:
 def co_occurrence(concepts: Sequence[str], chunk_texts: Sequence[str]) -> list[tuple[str, str, int]]:
     """(a, b, chunks mentioning both) for concept pairs that share a chunk, a < b, sorted.
 
-    The weight counts chunks of this one document; graphstore.relate_concepts sets it, so an edge
-    carries the count from the latest document written that has both concepts.
+    The weight counts chunks of this one document: its contribution to the edge, which graphstore keeps
+    per document (an edge's weight is the sum over the documents that contribute to it).
     """
     padded_names = {name: f" {' '.join(_words(name))} " for name in concepts}
     pairs: Counter = Counter()

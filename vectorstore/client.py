@@ -20,6 +20,10 @@ from core.uris import is_milvus_lite
 from vectorstore._pymilvus import MilvusClient, MilvusException, grpc
 
 STORE = "Milvus"
+# pymilvus pings every 10 s even on an idle channel; Milvus Lite's gRPC server answers an idle channel's
+# pings with GOAWAY "too_many_pings" after a few minutes, and the next call fails (seen in a test run after a
+# 2-minute pause). A local Lite channel needs no keepalive: ping only while calls are in flight.
+LITE_GRPC_OPTIONS = {"grpc.keepalive_permit_without_calls": False, "grpc.keepalive_time_ms": 300_000}
 _COLLECTION_NOT_FOUND = 100  # the error code both standalone and Lite use
 
 
@@ -97,7 +101,8 @@ class MilvusConnection:
         if is_lite(self.uri):
             Path(self.uri).parent.mkdir(parents=True, exist_ok=True)
         try:
-            client = call_with_retry(STORE, _Client, uri=self.uri, token=self._token, timeout=self.timeout)
+            options = {"grpc_options": LITE_GRPC_OPTIONS} if is_lite(self.uri) else {}
+            client = call_with_retry(STORE, _Client, uri=self.uri, token=self._token, timeout=self.timeout, **options)
             if is_lite(self.uri):
                 _load_for_this_process(client)
             return client

@@ -96,6 +96,29 @@ def test_collection_name_is_checked():
         cfg.collection_name(reader(MILVUS_COLLECTION='bad"name'), "MILVUS_COLLECTION", "knowledge_chunks")
 
 
+@pytest.mark.parametrize("value", ["", "a" * 65, "bad name", "ns/1", "naïve", "x'y"])
+def test_namespace_must_be_a_short_identifier(value):
+    if value == "":  # empty means "the default", which is checked the same way
+        with pytest.raises(cfg.ConfigError, match="RAG_NAMESPACE: must be 1-64 characters"):
+            cfg.namespace(reader(RAG_NAMESPACE=""), "RAG_NAMESPACE", "bad default!")
+        return
+    with pytest.raises(cfg.ConfigError, match="RAG_NAMESPACE: must be 1-64 characters, each a letter, digit, _ or -"):
+        cfg.namespace(reader(RAG_NAMESPACE=value), "RAG_NAMESPACE", "knowledge_chunks")
+
+
+def test_namespace_defaults_to_the_given_default_and_accepts_dashes():
+    assert cfg.namespace(reader(), "RAG_NAMESPACE", "knowledge_chunks") == "knowledge_chunks"
+    assert cfg.namespace(reader(RAG_NAMESPACE=" team-a_2 "), "RAG_NAMESPACE", "x") == "team-a_2"
+    assert cfg.namespace(reader(RAG_NAMESPACE="a" * 64), "RAG_NAMESPACE", "x") == "a" * 64
+
+
+def test_start_up_rejects_a_bad_namespace_in_one_line():
+    result = _manage("check", RAG_NAMESPACE="two words")
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("configuration error: RAG_NAMESPACE: must be 1-64 characters, "
+                                     "each a letter, digit, _ or -")
+
+
 def _manage(*args, **env):
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "MILVUS_", "NEO4J_"))}
     environment.update(env)
@@ -114,3 +137,18 @@ def test_production_without_secrets_stops_start_up_without_leaking():
     assert result.returncode == 2
     assert result.stderr.strip() == "configuration error: DJANGO_SECRET_KEY: is required when DJANGO_ENV=production"
     assert "s3cret-value-123" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"SEARCH_TIMEOUT": "5", "MILVUS_TIMEOUT": "5"},
+         "MILVUS_TIMEOUT: must be below SEARCH_TIMEOUT (5s), got 5s"),
+        ({"SEARCH_TIMEOUT": "5", "MILVUS_TIMEOUT": "2", "NEO4J_TIMEOUT": "8"}, "NEO4J_TIMEOUT: must be below SEARCH_TIMEOUT (5s), got 8s"),
+        ({"SEARCH_WORKERS": "4", "SEARCH_MAX_ABANDONED": "4"}, "SEARCH_MAX_ABANDONED: must be below SEARCH_WORKERS (4)"),
+    ],
+)
+def test_store_bounds_and_search_workers_that_cannot_work_stop_start_up(env, message):
+    result = _manage("check", **env)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(f"configuration error: {message}"), result.stderr

@@ -1,4 +1,4 @@
-"""Graph fixtures on top of the shared `neo4j_store` (real Neo4j, wiped before and after each test)."""
+"""Graph fixtures on top of the shared `neo4j_store` (real Neo4j; this run's namespace wiped before and after)."""
 
 import pytest
 
@@ -16,18 +16,49 @@ def graph(neo4j_store):
     return neo4j_store
 
 
-def count_graph(driver, database):
-    """(nodes, MENTIONS, RELATED_TO) totals, read straight from Neo4j."""
+def count_graph(driver, database, namespace=None):
+    """(nodes, MENTIONS, RELATED_TO) totals of a namespace (the current one by default), read straight from Neo4j."""
+    from django.conf import settings
+
     record = driver.execute_query(
         """
-        CALL () { MATCH (n) RETURN count(n) AS nodes }
-        CALL () { MATCH ()-[m:MENTIONS]->() RETURN count(m) AS mentions }
-        CALL () { MATCH ()-[r:RELATED_TO]->() RETURN count(r) AS related }
+        CALL () { MATCH (n {namespace: $namespace}) RETURN count(n) AS nodes }
+        CALL () { MATCH ({namespace: $namespace})-[m:MENTIONS]->() RETURN count(m) AS mentions }
+        CALL () { MATCH ({namespace: $namespace})-[r:RELATED_TO]->() RETURN count(r) AS related }
         RETURN nodes, mentions, related
         """,
+        namespace=namespace or settings.RAG_NAMESPACE,
         database_=database,
     ).records[0]
     return record["nodes"], record["mentions"], record["related"]
+
+
+_TIMESTAMPS = ("created", "updated")
+
+
+def _plain(value):
+    return value.iso_format() if hasattr(value, "iso_format") else value
+
+
+def dump_namespace(driver, database, namespace, *, timestamps=True) -> list:
+    """Every node and relationship touching `namespace`, with all properties, as a sorted list of strings.
+
+    With timestamps=False, `created`/`updated` are left out: for comparing graphs built by different histories.
+    """
+    def props(mapping):
+        return sorted((k, _plain(v)) for k, v in mapping.items() if timestamps or k not in _TIMESTAMPS)
+
+    def key(node):
+        return (tuple(sorted(node.labels)), node.get("namespace"), node.get("document_id") or node.get("name"))
+
+    nodes = driver.execute_query("MATCH (n {namespace: $namespace}) RETURN n", namespace=namespace,
+                                 database_=database).records
+    rels = driver.execute_query(
+        "MATCH (a)-[r]->(b) WHERE a.namespace = $namespace OR b.namespace = $namespace RETURN a, r, b",
+        namespace=namespace, database_=database).records
+    dump = [repr(("node", key(r["n"]), props(r["n"]))) for r in nodes]
+    dump += [repr(("rel", r["r"].type, key(r["a"]), key(r["b"]), props(r["r"]))) for r in rels]
+    return sorted(dump)
 
 
 def drop_expected_constraints(driver, database):

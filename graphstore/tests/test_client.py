@@ -35,16 +35,27 @@ def test_connection_identity_and_repr_hold_no_password(settings):
 def test_driver_is_cached_and_shared_with_neomodel(neo4j_store, settings):
     assert client.get_driver() is neo4j_store
     assert db.driver is neo4j_store
-    Concept(name="made by neomodel").save()
-    records = client.read("MATCH (c:Concept) RETURN c.name AS name").records
+    namespace = settings.RAG_NAMESPACE
+    Concept(namespace=namespace, name="made by neomodel").save()
+    records = client.read("MATCH (c:Concept {namespace: $ns}) RETURN c.name AS name", ns=namespace).records
     assert [r["name"] for r in records] == ["made by neomodel"]
     # ...and neomodel reads what the services wrote, native timestamps and relationship properties included.
     services.upsert_document("doc-1", "Title", "a.md", "h")
-    services.link_document_concepts("doc-1", {"made by neomodel": 4})
-    document = Document.nodes.get(document_id="doc-1")
-    concept = Concept.nodes.get(name="made by neomodel")
+    services.link_document_concepts("doc-1", {"made by neomodel": 4, "other": 1})
+    services.relate_concepts("doc-1", [("made by neomodel", "other", 2)])
+    document = Document.nodes.get(namespace=namespace, document_id="doc-1")
+    concept = Concept.nodes.get(namespace=namespace, name="made by neomodel")
     assert isinstance(document.created, datetime)
     assert document.concepts.relationship(concept).count == 4
+    related = concept.related.relationship(Concept.nodes.get(namespace=namespace, name="other"))
+    assert (related.weight, related.docs, related.doc_weights) == (2.0, ["doc-1"], [2.0])
+
+
+def test_neomodel_would_not_create_single_property_constraints():
+    """neomodel's install_labels must not recreate the pre-namespace constraints: no property is unique_index."""
+    for node in (Concept, Document):
+        assert not [name for name, prop in node.defined_properties(rels=False).items()
+                    if getattr(prop, "unique_index", False) or getattr(prop, "index", False)]
 
 
 @pytest.mark.integration

@@ -21,11 +21,11 @@ def test_install_then_check(neo4j_store, settings):
     with pytest.raises(CommandError, match="2 Neo4j constraint\\(s\\) missing"):
         _run("--check")
     first = _run()
-    assert "created  constraint_unique_Concept_name" in first
-    assert "created  constraint_unique_Document_document_id" in first
+    assert "created  constraint_unique_Concept_namespace_name" in first
+    assert "created  constraint_unique_Document_namespace_document_id" in first
     second = _run()
-    assert "existing constraint_unique_Concept_name" in second and "created" not in second
-    assert "present  constraint_unique_Document_document_id" in _run("--check")
+    assert "existing constraint_unique_Concept_namespace_name" in second and "created" not in second
+    assert "present  constraint_unique_Document_namespace_document_id" in _run("--check")
 
 
 def test_store_down_is_one_line_naming_neo4j_and_the_uri(settings):

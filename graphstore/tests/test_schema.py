@@ -31,29 +31,55 @@ def test_unknown_relationship_types_are_rejected(rel_type):
         schema.checked_relationship_type(rel_type)
 
 
-def test_constraint_names_follow_neomodel_and_cypher_is_fixed():
+def test_constraints_are_composite_per_namespace_and_cypher_is_fixed():
     names = [c.name for c in schema.EXPECTED_CONSTRAINTS]
-    assert names == ["constraint_unique_Concept_name", "constraint_unique_Document_document_id"]
+    assert names == ["constraint_unique_Concept_namespace_name", "constraint_unique_Document_namespace_document_id"]
     assert schema.EXPECTED_CONSTRAINTS[0].create_cypher() == (
-        "CREATE CONSTRAINT `constraint_unique_Concept_name` IF NOT EXISTS "
-        "FOR (n:`Concept`) REQUIRE n.`name` IS UNIQUE"
+        "CREATE CONSTRAINT `constraint_unique_Concept_namespace_name` IF NOT EXISTS "
+        "FOR (n:`Concept`) REQUIRE (n.`namespace`, n.`name`) IS UNIQUE"
     )
+    # The pre-namespace ones keep neomodel's single-property names (what install_labels used to create).
+    assert [c.name for c in schema.LEGACY_CONSTRAINTS] == [
+        "constraint_unique_Concept_name", "constraint_unique_Document_document_id"]
+    assert schema.LEGACY_CONSTRAINTS[0].create_cypher().endswith("REQUIRE n.`name` IS UNIQUE")
 
 
 def test_constraint_on_unlisted_label_cannot_be_built():
     with pytest.raises(ValueError):
-        schema.UniqueConstraint("Person", "name").create_cypher()
+        schema.UniqueConstraint("Person", ("name",)).create_cypher()
 
 
 def test_present_constraints_match_by_shape_not_name():
     rows = [
         {"name": "whatever", "type": "UNIQUENESS", "entityType": "NODE",
-         "labelsOrTypes": ["Concept"], "properties": ["name"]},
-        {"name": "constraint_unique_Document_document_id", "type": "NODE_PROPERTY_EXISTENCE",
-         "entityType": "NODE", "labelsOrTypes": ["Document"], "properties": ["document_id"]},
+         "labelsOrTypes": ["Concept"], "properties": ["namespace", "name"]},
+        {"name": "constraint_unique_Document_namespace_document_id", "type": "NODE_PROPERTY_EXISTENCE",
+         "entityType": "NODE", "labelsOrTypes": ["Document"], "properties": ["namespace", "document_id"]},
+        {"name": "old", "type": "UNIQUENESS", "entityType": "NODE",
+         "labelsOrTypes": ["Document"], "properties": ["document_id"]},
     ]
-    assert schema.present_constraints(rows) == ["constraint_unique_Concept_name"]
+    assert schema.present_constraints(rows) == ["constraint_unique_Concept_namespace_name"]
     assert schema.present_constraints([]) == []
+    assert [row["name"] for row in schema.legacy_constraint_rows(rows)] == ["old"]
+
+
+@pytest.mark.parametrize("name,quoted", [("plain", "`plain`"), ("we`ird", "`we``ird`")])
+def test_constraint_names_read_from_the_server_are_quoted(name, quoted):
+    assert schema.quoted_name(name) == quoted
+
+
+@pytest.mark.parametrize("value", ["", "a" * 65, "two words", "x'}) //", None, 3])
+def test_bad_namespaces_are_rejected(value):
+    with pytest.raises(ValueError, match="namespace"):
+        schema.checked_namespace(value)
+
+
+def test_contributions_may_only_join_mentioned_concepts():
+    assert schema.contribution_rows({"a": 1, "b": 2}, [("b", "a", 2)]) == [{"a": "a", "b": "b", "weight": 2.0}]
+    with pytest.raises(ValueError, match="does not mention"):
+        schema.contribution_rows({"a": 1}, [("a", "b", 1)])
+    with pytest.raises(ValueError, match="> 0"):
+        schema.contribution_rows({"a": 1, "b": 1}, [("a", "b", 0)])
 
 
 def test_relation_rows_store_each_pair_once_smaller_name_first_last_weight_wins():

@@ -8,9 +8,12 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def library(graph):
+def library(graph, settings):
     """a mentions "neural networks"; b only the RELATED_TO neighbour "deep learning"; c shares a concept
-    with a directly; d is two RELATED_TO steps away; e is unrelated."""
+    with a directly; d is two RELATED_TO steps away; e is unrelated.
+
+    The edges are written raw: the services only write edges some document's co-occurrence supports, and
+    such a document would itself be found at distance 0. These tests are about the reads."""
     for doc in "abcde":
         services.upsert_document(doc, f"Doc {doc}", f"docs/{doc}.md", f"hash-{doc}")
     services.link_document_concepts("a", {"neural networks": 2, "training": 1})
@@ -18,7 +21,14 @@ def library(graph):
     services.link_document_concepts("c", {"training": 1})
     services.link_document_concepts("d", {"gpus": 1})
     services.link_document_concepts("e", {"cooking": 5})
-    services.relate_concepts([("neural networks", "deep learning", 0.8), ("deep learning", "gpus", 0.4)])
+    graph.execute_query(
+        """
+        UNWIND $edges AS edge
+        MATCH (a:Concept {namespace: $namespace, name: edge[0]}), (b:Concept {namespace: $namespace, name: edge[1]})
+        CREATE (a)-[:RELATED_TO {weight: edge[2]}]->(b)
+        """,
+        edges=[["deep learning", "neural networks", 0.8], ["deep learning", "gpus", 0.4]],
+        namespace=settings.RAG_NAMESPACE, database_=settings.NEO4J_DATABASE)
     return graph
 
 
@@ -53,3 +63,29 @@ def test_concepts_for_documents_and_document_ids(library):
     }
     assert selectors.document_ids() == ["a", "b", "c", "d", "e"]
     assert selectors.document_exists("a") and not selectors.document_exists("z")
+
+
+def test_reads_never_leave_the_namespace(library, settings):
+    """A second namespace with the same ids and concepts, linked more strongly: invisible to every read."""
+    mine = settings.RAG_NAMESPACE
+    settings.RAG_NAMESPACE = mine + "-other"
+    try:
+        for doc in ("a", "x"):
+            services.upsert_document(doc, f"Other {doc}", None, None)
+        services.write_document("a", "Other a", None, None, {"neural networks": 9, "cooking": 9},
+                                [("neural networks", "cooking", 9)])
+        services.write_document("x", "Other x", None, None, {"neural networks": 9, "training": 9, "gpus": 9},
+                                [("neural networks", "gpus", 9)])
+        assert [d["document_id"] for d in selectors.related_documents(["a"], hops=1)] == ["x"]
+    finally:
+        settings.RAG_NAMESPACE = mine
+    assert [d["document_id"] for d in selectors.related_documents(["a"], hops=1)] == ["b", "c"]
+    assert [d["document_id"] for d in selectors.related_documents(["a"], hops=3)] == ["b", "c", "d"]
+    assert [d["document_id"] for d in selectors.documents_for_concepts(["neural networks", "gpus"])] == ["a", "d"]
+    assert selectors.concepts_for_documents(["a", "x"])["a"][0] == {"name": "neural networks", "count": 2}
+    assert "x" not in selectors.concepts_for_documents(["x"])
+    assert selectors.neighbour_concepts("neural networks") == [{"name": "deep learning", "weight": 0.8}]
+    assert selectors.document_ids() == ["a", "b", "c", "d", "e"] and not selectors.document_exists("x")
+    settings.RAG_NAMESPACE = mine + "-other"
+    services.wipe_namespace()
+    settings.RAG_NAMESPACE = mine

@@ -8,37 +8,44 @@ from graphstore.tests.conftest import count_graph, drop_expected_constraints
 
 pytestmark = pytest.mark.integration
 
-EXPECTED = ["constraint_unique_Concept_name", "constraint_unique_Document_document_id"]
+EXPECTED = ["constraint_unique_Concept_namespace_name", "constraint_unique_Document_namespace_document_id"]
 HOSTILE = "x'}) DETACH DELETE n //"
 
 
 def test_install_constraints_creates_then_reports_existing(neo4j_store, settings):
     drop_expected_constraints(neo4j_store, settings.NEO4J_DATABASE)
-    assert selectors.constraint_status() == {"present": [], "missing": EXPECTED, "ok": False}
-    assert services.install_constraints() == {"created": EXPECTED, "existing": []}
-    assert services.install_constraints() == {"created": [], "existing": EXPECTED}
-    assert selectors.constraint_status() == {"present": EXPECTED, "missing": [], "ok": True}
+    assert selectors.constraint_status() == {"present": [], "missing": EXPECTED, "legacy": [], "ok": False}
+    first = services.install_constraints()
+    assert (first["created"], first["existing"], first["dropped"], first["adopted"]) == (EXPECTED, [], [], 0)
+    again = services.install_constraints()
+    assert (again["created"], again["existing"], again["dropped"], again["adopted"]) == ([], EXPECTED, [], 0)
+    assert selectors.constraint_status() == {"present": EXPECTED, "missing": [], "legacy": [], "ok": True}
 
 
 @pytest.mark.parametrize(
     "create",
     [
-        "CREATE (:Concept {name: 'graph'})",
-        "CREATE (:Document {document_id: 'doc-1'})",
+        "CREATE (:Concept {namespace: $namespace, name: 'graph'})",
+        "CREATE (:Document {namespace: $namespace, document_id: 'doc-1'})",
     ],
 )
-def test_unique_constraints_reject_duplicates(graph, settings, create):
-    graph.execute_query(create, database_=settings.NEO4J_DATABASE)
+def test_unique_constraints_reject_duplicates_within_a_namespace_only(graph, settings, create):
+    graph.execute_query(create, namespace=settings.RAG_NAMESPACE, database_=settings.NEO4J_DATABASE)
     with pytest.raises(ConstraintError):
-        graph.execute_query(create, database_=settings.NEO4J_DATABASE)
+        graph.execute_query(create, namespace=settings.RAG_NAMESPACE, database_=settings.NEO4J_DATABASE)
+    other = settings.RAG_NAMESPACE + "-other"
+    try:  # the same identity in another namespace is another node
+        graph.execute_query(create, namespace=other, database_=settings.NEO4J_DATABASE)
+    finally:
+        graph.execute_query("MATCH (n {namespace: $namespace}) DETACH DELETE n", namespace=other,
+                            database_=settings.NEO4J_DATABASE)
 
 
 def _populate():
-    services.upsert_document("doc-1", "Graphs", "docs/graphs.md", "hash-1")
-    services.upsert_document("doc-2", "Vectors", "docs/vectors.md", "hash-2")
-    services.link_document_concepts("doc-1", {"graph": 3, "retrieval": 1})
-    services.link_document_concepts("doc-2", {"embedding": 2, "retrieval": 4})
-    services.relate_concepts([("graph", "embedding", 0.5), ("retrieval", "graph", 2.0)])
+    services.write_document("doc-1", "Graphs", "docs/graphs.md", "hash-1", {"graph": 3, "retrieval": 1},
+                            [("retrieval", "graph", 2)])
+    services.write_document("doc-2", "Vectors", "docs/vectors.md", "hash-2", {"embedding": 2, "retrieval": 4},
+                            [("embedding", "retrieval", 1)])
 
 
 def test_writes_are_idempotent(graph, settings):
@@ -54,29 +61,67 @@ def test_writes_are_idempotent(graph, settings):
 def test_upsert_document_reports_creation_and_updates_fields(graph, settings):
     assert services.upsert_document("doc-1", "Old", "a.md", "h1") is True
     assert services.upsert_document("doc-1", "New", "b.md", "h2") is False
-    record = graph.execute_query("MATCH (d:Document) RETURN d", database_=settings.NEO4J_DATABASE).records[0]["d"]
+    record = graph.execute_query("MATCH (d:Document {namespace: $ns}) RETURN d", ns=settings.RAG_NAMESPACE,
+                                 database_=settings.NEO4J_DATABASE).records[0]["d"]
     assert (record["title"], record["source"], record["content_hash"]) == ("New", "b.md", "h2")
     assert record["created"] <= record["updated"]
 
 
-def test_relate_is_undirected_stored_once_smaller_name_first_and_weight_is_set(graph, settings):
-    services.relate_concepts([("graph", "embedding", 0.5)])
-    services.relate_concepts([("embedding", "graph", 0.9)])
+def _edges(graph, settings):
     rows = graph.execute_query(
-        "MATCH (a:Concept)-[r:RELATED_TO]->(b:Concept) RETURN a.name AS a, b.name AS b, r.weight AS w",
-        database_=settings.NEO4J_DATABASE,
+        "MATCH (a:Concept {namespace: $ns})-[r:RELATED_TO]->(b:Concept) "
+        "RETURN a.name AS a, b.name AS b, r.weight AS w, r.docs AS docs, r.doc_weights AS dw ORDER BY a, b",
+        ns=settings.RAG_NAMESPACE, database_=settings.NEO4J_DATABASE,
     ).records
-    assert [(r["a"], r["b"], r["w"]) for r in rows] == [("embedding", "graph", 0.9)]
+    return [(r["a"], r["b"], r["w"], r["docs"], r["dw"]) for r in rows]
+
+
+def test_relate_is_undirected_stored_once_and_a_documents_share_is_set(graph, settings):
+    services.upsert_document("doc-1", None, None, None)
+    services.link_document_concepts("doc-1", {"graph": 1, "embedding": 1})
+    services.relate_concepts("doc-1", [("graph", "embedding", 0.5)])
+    services.relate_concepts("doc-1", [("embedding", "graph", 0.9)])
+    assert _edges(graph, settings) == [("embedding", "graph", 0.9, ["doc-1"], [0.9])]
     assert selectors.neighbour_concepts("graph") == [{"name": "embedding", "weight": 0.9}]
 
 
-def test_link_replace_drops_mentions_not_listed(graph):
+def test_edge_weight_is_the_sum_of_its_documents_shares(graph, settings):
+    for doc, weight in (("doc-b", 2), ("doc-a", 3), ("doc-c", 1)):
+        services.write_document(doc, None, None, None, {"graph": 1, "embedding": 1}, [("graph", "embedding", weight)])
+    assert _edges(graph, settings) == [("embedding", "graph", 6.0, ["doc-a", "doc-b", "doc-c"], [3.0, 2.0, 1.0])]
+    services.write_document("doc-b", None, None, None, {"graph": 1, "embedding": 1}, [("graph", "embedding", 5)])
+    assert _edges(graph, settings) == [("embedding", "graph", 9.0, ["doc-a", "doc-b", "doc-c"], [3.0, 5.0, 1.0])]
+    services.write_document("doc-a", None, None, None, {"graph": 1}, [])  # no longer mentions "embedding"
+    assert _edges(graph, settings) == [("embedding", "graph", 6.0, ["doc-b", "doc-c"], [5.0, 1.0])]
+    services.delete_document("doc-b")
+    services.delete_document("doc-c")
+    assert _edges(graph, settings) == []  # no contributor left: the edge is gone
+    assert selectors.concepts_for_documents(["doc-a"]) == {"doc-a": [{"name": "graph", "count": 1}]}
+    assert count_graph(graph, settings.NEO4J_DATABASE) == (2, 1, 0)  # "embedding", mentioned by nobody, is gone
+
+
+def test_relate_needs_the_document_to_mention_both_concepts(graph, settings):
+    services.upsert_document("doc-1", None, None, None)
+    services.link_document_concepts("doc-1", {"graph": 1})
+    with pytest.raises(ValueError, match="relates 'embedding' but does not mention it"):
+        services.relate_concepts("doc-1", [("graph", "embedding", 1.0)])
+    with pytest.raises(LookupError):
+        services.relate_concepts("ghost", [("graph", "embedding", 1.0)])
+    with pytest.raises(ValueError, match="does not mention"):
+        services.write_document("doc-1", None, None, None, {"graph": 1}, [("graph", "embedding", 1)])
+    assert _edges(graph, settings) == []
+
+
+def test_link_replace_drops_mentions_not_listed_and_concepts_nobody_mentions(graph, settings):
     services.upsert_document("doc-1", None, None, None)
     services.link_document_concepts("doc-1", {"a": 1, "b": 1})
+    services.relate_concepts("doc-1", [("a", "b", 1)])
     assert services.link_document_concepts("doc-1", {"b": 5}, replace=True) == 1
     assert selectors.concepts_for_documents(["doc-1"]) == {"doc-1": [{"name": "b", "count": 5}]}
+    assert _edges(graph, settings) == []  # its share of a--b went with its mention of "a"
     assert services.link_document_concepts("doc-1", {}, replace=True) == 0
     assert selectors.concepts_for_documents(["doc-1"]) == {"doc-1": []}
+    assert count_graph(graph, settings.NEO4J_DATABASE) == (1, 0, 0)
 
 
 def test_link_to_missing_document_raises_and_writes_nothing(graph, settings):
@@ -87,24 +132,41 @@ def test_link_to_missing_document_raises_and_writes_nothing(graph, settings):
     assert count_graph(graph, settings.NEO4J_DATABASE) == (0, 0, 0)
 
 
-def test_delete_document_removes_only_concepts_nobody_else_mentions(graph, settings):
+def test_delete_document_removes_exactly_its_contribution(graph, settings):
     _populate()
-    services.relate_concepts([("standalone", "other standalone", 1.0)])
     assert services.delete_document("doc-1") == {"deleted": True, "concepts_removed": 1}  # "graph"
     assert selectors.document_ids() == ["doc-2"]
-    names = {r["name"] for r in graph.execute_query("MATCH (c:Concept) RETURN c.name AS name", database_=settings.NEO4J_DATABASE).records}
-    assert names == {"retrieval", "embedding", "standalone", "other standalone"}
+    names = {r["name"] for r in graph.execute_query(
+        "MATCH (c:Concept {namespace: $ns}) RETURN c.name AS name", ns=settings.RAG_NAMESPACE,
+        database_=settings.NEO4J_DATABASE).records}
+    assert names == {"retrieval", "embedding"}
+    assert _edges(graph, settings) == [("embedding", "retrieval", 1.0, ["doc-2"], [1.0])]
     assert services.delete_document("doc-1") == {"deleted": False, "concepts_removed": 0}
 
 
 def test_cypher_looking_name_is_stored_verbatim_and_deletes_nothing(graph, settings):
     _populate()
     before = count_graph(graph, settings.NEO4J_DATABASE)
-    services.upsert_document("doc-3", HOSTILE, HOSTILE, HOSTILE)
-    services.link_document_concepts("doc-3", {HOSTILE: 1})
-    services.relate_concepts([(HOSTILE, "graph", 1.0)])
-    assert count_graph(graph, settings.NEO4J_DATABASE) == (before[0] + 2, before[1] + 1, before[2] + 1)
-    assert selectors.concepts_for_documents(["doc-3"]) == {"doc-3": [{"name": HOSTILE, "count": 1}]}
+    services.write_document("doc-3", HOSTILE, HOSTILE, HOSTILE, {HOSTILE: 1, "graph": 1}, [(HOSTILE, "graph", 1)])
+    assert count_graph(graph, settings.NEO4J_DATABASE) == (before[0] + 2, before[1] + 2, before[2] + 1)
+    assert selectors.concepts_for_documents(["doc-3"]) == {"doc-3": [{"name": "graph", "count": 1},
+                                                                      {"name": HOSTILE, "count": 1}]}
     assert [d["document_id"] for d in selectors.documents_for_concepts([HOSTILE])] == ["doc-3"]
     assert services.delete_document("doc-3") == {"deleted": True, "concepts_removed": 1}
     assert count_graph(graph, settings.NEO4J_DATABASE) == before
+
+
+def test_wipe_namespace_removes_only_this_namespace(graph, settings):
+    _populate()
+    mine = settings.RAG_NAMESPACE
+    settings.RAG_NAMESPACE = mine + "-neighbour"
+    try:
+        _populate()
+        settings.RAG_NAMESPACE = mine
+        assert services.wipe_namespace() == 5
+        assert count_graph(graph, settings.NEO4J_DATABASE) == (0, 0, 0)
+        assert count_graph(graph, settings.NEO4J_DATABASE, mine + "-neighbour") == (5, 4, 2)
+    finally:
+        settings.RAG_NAMESPACE = mine + "-neighbour"
+        services.wipe_namespace()
+        settings.RAG_NAMESPACE = mine

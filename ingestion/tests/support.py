@@ -75,9 +75,10 @@ class Neo4jOutage:
 
     def wipe(self) -> None:
         from graphstore.client import get_driver
+        from tests.fixtures import wipe_graph_namespace
 
         self.end()
-        get_driver().execute_query("MATCH (n) DETACH DELETE n", database_=self.settings.NEO4J_DATABASE)
+        wipe_graph_namespace(get_driver(), self.settings.NEO4J_DATABASE, self.settings.RAG_NAMESPACE)
 
 
 @pytest.fixture

@@ -9,6 +9,9 @@ offline hashing embedder (checked by the tests themselves, not assumed):
 - "kw-only" contains the rare token "zyxquorum" in a long, unrelated text: found by keyword search only.
 - "graph-only" shares no word with the query; it MENTIONS "small world", RELATED_TO "hnsw": found only
   by graph expansion from "ann-seed".
+A RELATED_TO edge exists only as some document's co-occurrence (graphstore keeps the graph a function of the
+documents), so `relations` are contributed by a Neo4j-only document, LINKS_DOCUMENT, that mentions their
+concepts; it has no chunks, so search can never return it.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ TOPICS = [
     "submarine design", "typography", "wool dyeing", "lighthouse keeping", "rock climbing", "cheese aging",
     "comet orbits", "paper marbling", "salt marshes", "clock repair", "kite flying", "jade carving",
 ]
+
+
+LINKS_DOCUMENT = "concept-links"
 
 
 def sha256(text: str) -> str:
@@ -72,7 +78,9 @@ def seed(docs: list[SeedDoc], relations=(), *, milvus: bool = True, neo4j: bool 
         for doc in docs:
             graph_services.upsert_document(doc.document_id, doc.document_id, f"{doc.document_id}.md", None)
             graph_services.link_document_concepts(doc.document_id, doc.concepts, replace=True)
-        graph_services.relate_concepts(relations)
+        if relations:
+            names = {name: 1 for a, b, _ in relations for name in (a, b)}
+            graph_services.write_document(LINKS_DOCUMENT, None, None, None, names, relations)
     return ids
 
 

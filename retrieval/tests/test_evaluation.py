@@ -129,3 +129,102 @@ def test_evaluate_command_end_to_end(milvus_backend, neo4j_store, tmp_path, caps
         call_command("evaluate", str(other), "--no-progress")
     with pytest.raises(CommandError, match="^--modes"):
         call_command("evaluate", str(eval_set), "--modes", "bm25")
+
+
+# ---- evaluation sets from feedback --------------------------------------------------------------------------
+
+def _promote(question: str, chunk_id: str, document_id: str, rating: int, user, *, set_name="feedback",
+             relevant=None):
+    """A logged query with one rated result, reviewed and promoted as the admin does it."""
+    from rag_data import services
+    from rag_data.models import Feedback
+
+    query = services.record_query(text=question, latency_ms=5.0, results=[
+        {"chunk_id": chunk_id, "document_id": document_id, "score": 0.5, "sources": ["vector"]}])
+    feedback = services.record_feedback(query.id, rating, chunk_id=chunk_id)
+    services.mark_feedback_reviewed(Feedback.objects.filter(pk=feedback.pk), user)
+    return services.promote_feedback([feedback.pk], relevant_chunk_ids=relevant, set_name=set_name, user=user)
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
+def test_load_feedback_sets_skips_waiting_and_vanished_cases(make_document, make_chunk, django_user_model):
+    from rag_data.models import Document, EvaluationCase
+
+    user = django_user_model.objects.create_user("rev", password="pw-rev-123")
+    with pytest.raises(ev.EvaluationError, match=r"^no evaluation cases in any set; promote reviewed feedback"):
+        ev.load_feedback_sets()
+    done = dict(status="complete", in_postgres=True, in_milvus=True, in_neo4j=True)
+    kept = make_chunk(make_document("kept", **done), 0, "kept text")
+    gone = make_chunk(make_document("gone", **done), 0, "gone text")
+    _promote("question one", kept.chunk_id, "kept", 1, user)
+    _promote("question two", gone.chunk_id, "gone", 1, user, set_name="other")
+    _promote("question three", kept.chunk_id, "kept", -1, user)  # thumbs down: waits for a reviewer
+    Document.objects.filter(document_id="gone").update(status="deleting")
+
+    loaded = ev.load_feedback_sets()
+    assert [(s.name, [q.question for q in s.questions]) for s in loaded.sets] == [("feedback", ["question one"])]
+    case = EvaluationCase.objects.get(query_text="question one")
+    assert loaded.relevant == {f"case-{case.pk}": {"kept"}}
+    assert loaded.skipped == ["1 case(s) without relevant chunks (choose them in the admin: Evaluation cases)",
+                              "1 case(s) whose relevant documents are no longer complete in the ledger"]
+    with pytest.raises(ev.EvaluationError, match=r"^no evaluation case to run in the set 'other': skipped 1 case"):
+        ev.load_feedback_sets("other")
+    with pytest.raises(ev.EvaluationError, match=r"^no evaluation cases in the set 'nope'"):
+        ev.load_feedback_sets("nope")
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_evaluate_from_feedback_end_to_end(milvus_backend, neo4j_store, tmp_path, capsys, django_user_model):
+    from ingestion.services import ingest_paths
+    from rag_data.models import Chunk, Query
+
+    root = tmp_path / "tiny"
+    for name, text in DOCS.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    assert ingest_paths([root], id_prefix="tiny").counts()["created"] == len(DOCS)
+    user = django_user_model.objects.create_user("rev", password="pw-rev-123")
+    chunk = {c.document.source_path: c for c in Chunk.objects.select_related("document")}
+
+    with pytest.raises(CommandError, match=r"^no evaluation cases in any set; promote reviewed feedback in the "
+                                           r"admin \(Feedback -> 'Promote to evaluation set'\)$"):
+        call_command("evaluate", "--from-feedback", "--no-progress")
+
+    kilns, castles, tides = chunk["kilns.md"], chunk["castles.md"], chunk["sub/tides.md"]
+    _promote("glaze firing temperature in a kiln", kilns.chunk_id, kilns.document.document_id, 1, user)
+    _promote("moats and curtain walls", castles.chunk_id, castles.document.document_id, 1, user)
+    # A thumbs-down on the wrong chunk, with the reviewer's choice of the right one.
+    _promote("neap tides and the moon", castles.chunk_id, castles.document.document_id, -1, user,
+             relevant=[tides.chunk_id])
+    _promote("bees in spring", chunk["bees.md"].chunk_id, "tiny-bees", -1, user)  # waits: skipped
+    _promote("glaze firing temperature in a kiln", castles.chunk_id, castles.document.document_id, 1, user,
+             set_name="wrong-answers")
+
+    logged = Query.objects.count()
+    call_command("evaluate", "--from-feedback", "--json", "--k", "3", "--max-chunks-per-document", "1",
+                 "--no-progress")
+    captured = capsys.readouterr()
+    assert "skipped 1 case(s) without relevant chunks" in captured.err
+    report = json.loads(captured.out)["results"]
+    assert set(report) == {"feedback", "wrong-answers", "all"}
+    assert set(report["feedback"]) == {"vector", "keyword", "graph", "hybrid"}
+    assert report["feedback"]["keyword"]["questions"] == 3
+    assert report["feedback"]["keyword"]["hit@1"] == 1.0 and report["feedback"]["keyword"]["mrr"] == 1.0
+    assert report["wrong-answers"]["keyword"]["hit@1"] == 0.0  # "relevant" is the castle page there
+    assert report["all"]["keyword"]["questions"] == 4
+    assert Query.objects.count() == logged  # evaluation runs are not logged
+
+    call_command("evaluate", "--from-feedback", "--set", "feedback", "--modes", "keyword,hybrid", "--no-progress")
+    table = capsys.readouterr().out
+    assert "| feedback | keyword | 3 | 1.000 |" in table and "wrong-answers" not in table
+
+    with pytest.raises(CommandError, match=r"^no evaluation cases in the set 'missing'"):
+        call_command("evaluate", "--from-feedback", "--set", "missing", "--no-progress")
+    with pytest.raises(CommandError, match="^give eval set files or --from-feedback, not both$"):
+        call_command("evaluate", "x.jsonl", "--from-feedback")
+    with pytest.raises(CommandError, match="^--set names an evaluation set from feedback"):
+        call_command("evaluate", "x.jsonl", "--set", "feedback")
+    with pytest.raises(CommandError, match=r"^give one or more eval set files"):
+        call_command("evaluate")

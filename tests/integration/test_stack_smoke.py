@@ -50,7 +50,11 @@ def test_milvus_round_trip_with_pymilvus(milvus_backend, settings):
     """Runs on the real standalone server and on Milvus Lite."""
     from pymilvus import DataType, MilvusClient
 
-    client = MilvusClient(uri=settings.MILVUS_URI, timeout=10)
+    from vectorstore.client import LITE_GRPC_OPTIONS, is_lite
+
+    # As the app opens Lite (no idle keepalive pings, which Lite answers with GOAWAY after a long idle spell).
+    options = {"grpc_options": LITE_GRPC_OPTIONS} if is_lite(settings.MILVUS_URI) else {}
+    client = MilvusClient(uri=settings.MILVUS_URI, timeout=10, **options)
     name = settings.MILVUS_COLLECTION
     schema = client.create_schema(auto_id=False)
     schema.add_field("pk", DataType.VARCHAR, is_primary=True, max_length=32)

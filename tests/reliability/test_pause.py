@@ -52,8 +52,12 @@ def _timed(func):
         return error, time.monotonic() - started
 
 
+# Every leg, the graph one included (the default weights leave it out, and then Neo4j is never asked).
+WEIGHTS = {"vector": 1.0, "graph": 1.0, "keyword": 1.0}
+
+
 def _search():
-    return pipeline.search("graph search storage", k=5, hops=1)
+    return pipeline.search("graph search storage", k=5, hops=1, weights=WEIGHTS)
 
 
 @pytest.mark.parametrize("store", ["postgres", "milvus", "neo4j"])
@@ -65,7 +69,7 @@ def test_paused_engine_fails_search_and_health_within_the_bound_then_recovers(st
         assert NAMES[store] in str(error), str(error)
         assert took < SEARCH_TIMEOUT + MARGIN, f"search took {took:.1f}s with {store} paused"
 
-        response, api_took = _timed(lambda: client.post("/api/search", json.dumps({"query": "graph search"}),
+        response, api_took = _timed(lambda: client.post("/api/search", json.dumps({"query": "graph search", "weights": WEIGHTS}),
                                                         content_type="application/json"))
         assert response.status_code == 503, response.content
         assert NAMES[store] in response.json()["error"]

@@ -44,7 +44,7 @@ def env(settings, tmp_path):
         "MILVUS_URI": settings.MILVUS_URI, "MILVUS_COLLECTION": collection, "EMBEDDING_DIM": "32",
         "NEO4J_PASSWORD": REAL_NEO4J_PASSWORD, "LOG_LEVEL": "DEBUG", "DJANGO_DEBUG": "true",
         "STORE_RETRY_ATTEMPTS": "2", "STORE_RETRY_MAX_SECONDS": "2", "NEO4J_TIMEOUT": "3", "MILVUS_TIMEOUT": "10",
-        "SEARCH_TIMEOUT": "10",
+        "SEARCH_TIMEOUT": "15",  # above MILVUS_TIMEOUT (the settings refuse otherwise)
     }
     corpus = tmp_path / "corpus"
     support.write_corpus(corpus, 3)

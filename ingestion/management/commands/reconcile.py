@@ -19,6 +19,9 @@ _LABELS = (
     ("orphan_milvus_chunks", "orphan Milvus chunks"),
     ("orphan_neo4j_documents", "orphan Neo4j documents"),
     ("interrupted_deletions", "interrupted deletions"),
+    ("unsupported_graph_edges", "graph edges no document supports"),
+    ("unmentioned_concepts", "concepts no document mentions"),
+    ("stale_in_neo4j", "documents whose graph is rewritten"),
 )
 
 
@@ -48,13 +51,19 @@ class Command(BaseCommand):
         for name, label in _LABELS:
             items = getattr(report, name)
             if items:
-                sample = ", ".join(items[:5]) + (", ..." if len(items) > 5 else "")
+                sample = ", ".join(_shown(item) for item in items[:5]) + (", ..." if len(items) > 5 else "")
                 self.stdout.write(f"{label}: {len(items)} ({sample})")
         if not report.drift_found:
             self.stdout.write(self.style.SUCCESS("the three stores agree"))
         elif not report.dry_run:
             self.stdout.write(self.style.SUCCESS(f"repaired {len(report.repaired)} document(s), removed "
                                                  f"{len(report.orphan_milvus_chunks)} orphan chunk(s) and "
-                                                 f"{len(report.orphan_neo4j_documents)} orphan graph document(s)"))
+                                                 f"{len(report.orphan_neo4j_documents)} orphan graph document(s), "
+                                                 f"{len(report.unsupported_graph_edges)} unsupported edge(s) and "
+                                                 f"{len(report.unmentioned_concepts)} unmentioned concept(s)"))
         for row in report.failed:
             self.stdout.write(self.style.ERROR(f"failed {row['document_id']}: {row['reason']}"))
+
+
+def _shown(item) -> str:
+    return " -- ".join(map(repr, item)) if isinstance(item, list) else str(item)

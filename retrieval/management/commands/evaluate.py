@@ -1,5 +1,9 @@
 """`manage.py evaluate EVALSET.jsonl [...]`: retrieval quality (hit@1, hit@5, MRR, nDCG@10) and latency per mode.
 
+`manage.py evaluate --from-feedback [--set NAME]` runs the evaluation cases promoted from reviewed feedback in the
+admin instead (every set, or the one named), scored the same way (relevant = the documents of the chunks the
+reviewer marked relevant).
+
 Runs every question of every set through the search pipeline once per mode, without logging Query rows:
     vector, keyword, graph: that source alone (weight 1, the others 0; graph with at least one hop)
     hybrid:                 the configured SEARCH_WEIGHT_* defaults, or --weights
@@ -55,7 +59,11 @@ class Command(BaseCommand):
             "(no Query rows are written).")
 
     def add_arguments(self, parser):
-        parser.add_argument("sets", nargs="+", metavar="EVALSET.jsonl", help="eval set files (JSON Lines)")
+        parser.add_argument("sets", nargs="*", metavar="EVALSET.jsonl", help="eval set files (JSON Lines)")
+        parser.add_argument("--from-feedback", action="store_true",
+                            help="run the evaluation cases promoted from reviewed feedback (rag_data) instead")
+        parser.add_argument("--set", dest="set_name", default=None, metavar="NAME",
+                            help="with --from-feedback: only this evaluation set (default: every set)")
         parser.add_argument("--modes", type=_modes, default=list(evaluation.MODES),
                             help="comma-separated modes (default: vector,keyword,graph,hybrid)")
         parser.add_argument("--weights", type=_weights, default=None,
@@ -72,7 +80,13 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
     def handle(self, *args, sets, modes, weights, k, pool, max_per_document, corpus_root, as_json=False,
-               no_progress=False, **options):
+               no_progress=False, from_feedback=False, set_name=None, **options):
+        if from_feedback and sets:
+            raise CommandError("give eval set files or --from-feedback, not both")
+        if not from_feedback and not sets:
+            raise CommandError("give one or more eval set files (EVALSET.jsonl), or --from-feedback")
+        if set_name is not None and not from_feedback:
+            raise CommandError("--set names an evaluation set from feedback: use it with --from-feedback")
         overrides = {}
         if pool is not None:
             if pool < 1:
@@ -82,8 +96,15 @@ class Command(BaseCommand):
             if max_per_document < 0:
                 raise CommandError(f"--max-chunks-per-document must be >= 0, got {max_per_document}")
             overrides["SEARCH_MAX_CHUNKS_PER_DOCUMENT"] = max_per_document
+        relevant = None
         try:
-            loaded = [evaluation.load_set(path) for path in sets]
+            if from_feedback:
+                feedback_sets = evaluation.load_feedback_sets(set_name)
+                loaded, relevant = feedback_sets.sets, feedback_sets.relevant
+                for line in feedback_sets.skipped:
+                    self.stderr.write(f"skipped {line}")
+            else:
+                loaded = [evaluation.load_set(path) for path in sets]
         except evaluation.EvaluationError as error:
             raise CommandError(str(error)) from None
         total = sum(len(s.questions) for s in loaded) * len(modes)
@@ -99,7 +120,7 @@ class Command(BaseCommand):
             try:
                 results = evaluation.run(loaded, modes, k=k, weights=weights,
                                          progress=bar.update if bar is not None else None,
-                                         corpus_roots=dict(corpus_root))
+                                         corpus_roots=dict(corpus_root), relevant=relevant)
             except (evaluation.EvaluationError, InvalidParameter, StoreUnavailable) as error:
                 raise CommandError(str(error)) from None
             except Exception as error:  # one line, never a traceback or a credential
