@@ -94,7 +94,7 @@ def milvus_insert(prepared: Prepared, batch: int) -> dict:
         for start in range(0, len(rows), batch):
             part = rows[start:start + batch]
             vectors = prepared.vectors[part[0][3]:part[-1][3] + 1].tolist()
-            client.insert(name, [{"chunk_id": r[0], "document_id": r[1], "content": r[2], "embedding": v,
+            client.insert(name, [{"chunk_id": r[0], "document_id": r[1], "embedding": v,
                                   "metadata": r[4]} for r, v in zip(part, vectors)])
         seconds = time.perf_counter() - started
         return _throughput("Milvus", prepared.chunks, seconds, batch=batch, call="MilvusClient.insert")

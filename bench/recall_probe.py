@@ -40,7 +40,7 @@ def main(size: int, queries: int = 60) -> None:
         client.get_client().drop_collection(COLLECTION)
     services.ensure_collection()
     try:
-        services.upsert_chunks([{"chunk_id": f"c{i}", "document_id": "probe", "content": "-",
+        services.upsert_chunks([{"chunk_id": f"c{i}", "document_id": "probe",
                                  "embedding": v.tolist(), "metadata": {}} for i, v in enumerate(vectors)],
                                batch_size=1000)
         probes = [np.asarray(embedder.embed([q])[0], dtype=np.float32) for q in corpus.queries(queries)]

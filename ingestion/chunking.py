@@ -11,12 +11,15 @@ hash the chunk text) stay stable across re-ingestion. Rules:
 - The next chunk starts at the first word start within the last `overlap` characters of the previous
   chunk (no overlap across headings, and none when a hard cut leaves no word start to restart from).
 - Every non-whitespace character of the text lies in some chunk; chunk.text == text[start:end].
+- Paged text (a PDF, `chunk_pages`): every page is chunked on its own, so a chunk never spans two pages
+  and carries its page number in `Chunk.page` (start/end are offsets in that page's text).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(\S.*?)[ \t]*#*[ \t]*$")
 _FENCE = re.compile(r"^[ \t]{0,3}(```|~~~)")
@@ -31,6 +34,7 @@ class Chunk:
     start: int
     end: int
     headings: tuple[str, ...] = ()
+    page: int | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,15 @@ def chunk_text(text: str, size: int, overlap: int = 0, *, markdown: bool = False
     chunks: list[Chunk] = []
     for section in sections:
         chunks.extend(_chunk_span(text, section, size, overlap))
+    return chunks
+
+
+def chunk_pages(pages: Iterable[tuple[int, str]], size: int, overlap: int = 0) -> list[Chunk]:
+    """The chunks of every (page number, text), page by page: none spans two pages, each knows its page."""
+    check_parameters(size, overlap)
+    chunks: list[Chunk] = []
+    for number, text in pages:
+        chunks.extend(replace(chunk, page=number) for chunk in chunk_text(text, size, overlap))
     return chunks
 
 

@@ -4,8 +4,10 @@ Why an alias: both engines (standalone 2.3.5, Lite 3.2) support Milvus aliases a
 call, so nothing else has to learn where the vectors live and every process sees the switch at once.
 A marker in PostgreSQL would have made every Milvus caller look the name up (and cache it, going stale).
 
-- The new collection is `<MILVUS_COLLECTION>__<10 hex of the embedder identity>`, created recording that
-  identity. Search keeps using the old collection (through MILVUS_COLLECTION) until the end.
+- The new collection is `<MILVUS_COLLECTION>__<10 hex of the embedder identity and schema version>`,
+  created recording that identity with the current schema. A collection of an older schema (one that
+  kept the chunk text in `content`) is rebuilt even when its embedder is the configured one: that is
+  how existing collections lose the field. Search keeps using the old collection (through MILVUS_COLLECTION) until the end.
 - Source: the chunk texts of every *complete* document in PostgreSQL, read in chunk_id order, embedded
   and upserted in batches, with the same rows ingest writes (store_sync.milvus_rows).
 - Resumable: a rerun after an interruption finds the new collection and skips the chunk ids it holds.
@@ -52,7 +54,10 @@ class ReembedReport:
 
 
 def target_name(base: str, identity: dict) -> str:
-    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:10]
+    from vectorstore.schema import SCHEMA_VERSION
+
+    key = {**identity, "schema": SCHEMA_VERSION}
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:10]
     return f"{base[:240]}__{digest}"
 
 
@@ -69,7 +74,9 @@ def reembed(batch_size: int = 256, keep_old: bool = False, adopt: bool = False,
     target = target_name(base, identity)
     report = ReembedReport(collection=base, target=target, identity=identity)
     active = selectors.resolve_collection(base)
-    recorded = schema.recorded_identity(call("describe_collection", base)) if active else None
+    described = call("describe_collection", base) if active else {}
+    recorded = schema.recorded_identity(described) if active else None
+    legacy = bool(schema.legacy_fields(described)) if active else False
     report.previous = active
 
     if adopt:
@@ -82,11 +89,13 @@ def reembed(batch_size: int = 256, keep_old: bool = False, adopt: bool = False,
         selectors.forget_verified_embedders()
         report.outcome = "adopted"
         return report
-    if active is not None and recorded is not None and schema.identity_problem(base, recorded, identity) is None:
+    if (active is not None and recorded is not None and not legacy
+            and schema.identity_problem(base, recorded, identity) is None):
         report.outcome = "up to date"
         return report
     if active == target:
-        raise ReembedError(f"collection {base!r} already names {target!r}, which records another embedder")
+        raise ReembedError(f"collection {base!r} already names {target!r}, which records another embedder "
+                           f"or has an older schema")
 
     if selectors.resolve_collection(target) == target:
         differences = schema.schema_differences(call("describe_collection", target))

@@ -19,12 +19,12 @@ from django.db import connection
 from core.retry import StoreUnavailable, call_with_retry, describe_error
 from graphstore import services as graph
 from ingestion.chunking import reassemble
+from ingestion.sources import page_of
 from rag_data.models import Document
 from textmodels.embedders import get_embedder
 from textmodels.extractors import co_occurrence, get_extractor
 from vectorstore import services as vectorstore
 
-MILVUS_CONTENT_BYTES = 65535
 MILVUS_BATCH = 256  # rows per upsert: bounded message size even with long chunks
 
 
@@ -39,39 +39,46 @@ class StoreFailure(Exception):
 
 def prepare_stores() -> None:
     """Reach all three stores before writing anything: the PostgreSQL connection; the collection
-    created if missing and loaded (Milvus Lite must load it in every process); the graph constraints
-    (MERGE on an unindexed property would scan every node)."""
+    created if missing and loaded (Milvus Lite must load it in every process), and not of an older schema
+    (vectorstore.services.check_writable); the graph constraints (MERGE on an unindexed property would
+    scan every node)."""
+
+    def milvus() -> None:
+        vectorstore.ensure_collection()
+        vectorstore.check_writable()
+
     for store, step in (("PostgreSQL", lambda: call_with_retry("PostgreSQL", connection.ensure_connection)),
-                        ("Milvus", vectorstore.ensure_collection), ("Neo4j", graph.install_constraints)):
+                        ("Milvus", milvus), ("Neo4j", graph.install_constraints)):
         try:
             step()
         except Exception as error:  # whatever the driver raised: one line naming the store
             raise StoreFailure(store, error) from None
 
 
+_EXTENSION_ALIASES = {"markdown": "md", "htm": "html", "xhtml": "html"}
+
+
 def extension(source_path: str) -> str:
+    """The `ext` metadata: the lower-case suffix ("md" for .markdown, "html" for .htm/.xhtml), "txt" if none."""
     suffix = PurePosixPath(source_path).suffix.lower().lstrip(".")
-    return "md" if suffix in ("md", "markdown") else (suffix or "txt")
-
-
-def fit_bytes(text: str, limit: int = MILVUS_CONTENT_BYTES) -> str:
-    """`text` cut to at most `limit` UTF-8 bytes without splitting a character."""
-    data = text.encode("utf-8")
-    return text if len(data) <= limit else data[:limit].decode("utf-8", errors="ignore")
+    return _EXTENSION_ALIASES.get(suffix, suffix or "txt")
 
 
 def milvus_rows(document: Document, chunks: Sequence, vectors: Sequence[Sequence[float]]) -> list[dict]:
-    """Rows for vectorstore.upsert_chunks; `chunks` have chunk_id, ordinal and text (models or ChunkRows)."""
+    """Rows for vectorstore.upsert_chunks; `chunks` have chunk_id, ordinal and text (models or ChunkRows).
+
+    Only what filtering and ranking need: ids, the vector and metadata (source, title, ordinal, ext, and
+    `page` for a PDF chunk, read from its chunk id). The text stays in PostgreSQL, where search reads it.
+    """
     ext = extension(document.source_path)
-    return [
-        {
-            "chunk_id": chunk.chunk_id, "document_id": document.document_id,
-            "content": fit_bytes(chunk.text), "embedding": list(vector),
-            "metadata": {"source": document.source_path, "title": document.title, "ordinal": chunk.ordinal,
-                         "ext": ext},
-        }
-        for chunk, vector in zip(chunks, vectors, strict=True)
-    ]
+    rows = []
+    for chunk, vector in zip(chunks, vectors, strict=True):
+        metadata = {"source": document.source_path, "title": document.title, "ordinal": chunk.ordinal, "ext": ext}
+        if (page := page_of(chunk.chunk_id)) is not None:
+            metadata["page"] = page
+        rows.append({"chunk_id": chunk.chunk_id, "document_id": document.document_id, "embedding": list(vector),
+                     "metadata": metadata})
+    return rows
 
 
 def embed(texts: Sequence[str]) -> list[list[float]]:

@@ -8,6 +8,11 @@ describe_collection returns "", while both Lite and standalone 2.3.5 keep and re
 No scalar index on document_id: no index type works on both engines (standalone 2.3.5 accepts only
 "Trie"/default for VARCHAR, Milvus Lite only "INVERTED"), and a schema that differs per engine would make
 the two drift. Filters on document_id still work; they scan.
+
+Only what filtering and ranking need is stored: ids, the vector, and metadata. Collections built before
+schema version 2 also have a `content` VARCHAR with the chunk text (never read: search takes the text from
+PostgreSQL). Such a *legacy* collection still matches for reads (search, health); writers refuse it with
+`legacy_problem`, which says to run `manage.py reembed`, the rebuild that drops the field.
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ from vectorstore._pymilvus import CollectionSchema, DataType, MilvusClient
 
 PRIMARY_KEY = "chunk_id"
 VECTOR_FIELD = "embedding"
-MAX_LENGTHS = {"chunk_id": 128, "document_id": 128, "content": 65535}
-OUTPUT_FIELDS = ["chunk_id", "document_id", "content", "metadata"]
+MAX_LENGTHS = {"chunk_id": 128, "document_id": 128}
+OUTPUT_FIELDS = ["chunk_id", "document_id", "metadata"]
+SCHEMA_VERSION = 2  # 1 had `content`; part of the name `reembed` gives the collection it builds
+LEGACY_FIELDS = {"content": "VARCHAR"}  # fields of older schema versions: tolerated for reads, never written
 
 INDEX_BUILD_PARAMS = {
     "HNSW": {"M": 16, "efConstruction": 200},
@@ -83,7 +90,6 @@ def expected_fields(dim: int | None = None) -> list[dict]:
     return [
         {"name": "chunk_id", "type": "VARCHAR", "params": {"max_length": 128}, "is_primary": True},
         {"name": "document_id", "type": "VARCHAR", "params": {"max_length": 128}, "is_primary": False},
-        {"name": "content", "type": "VARCHAR", "params": {"max_length": 65535}, "is_primary": False},
         {"name": VECTOR_FIELD, "type": "FLOAT_VECTOR", "params": {"dim": dim}, "is_primary": False},
         {"name": "metadata", "type": "JSON", "params": {}, "is_primary": False},
     ]
@@ -199,9 +205,28 @@ def schema_differences(described: dict, dim: int | None = None) -> list[str]:
             problems.append(f"primary key {name!r} has auto_id on, expected off (ids come from the caller)")
     known = {spec["name"] for spec in expected}
     for field in fields:
-        if field.get("name") not in known:
+        if field.get("name") not in known and not _is_legacy(field):
             problems.append(f"unexpected field {field.get('name')!r} ({type_name(field.get('type'))})")
     return problems
+
+
+def _is_legacy(field: dict) -> bool:
+    return LEGACY_FIELDS.get(field.get("name")) == type_name(field.get("type")) and not field.get("is_primary")
+
+
+def legacy_fields(described: dict) -> list[str]:
+    """Names of the fields of older schema versions the collection still has (e.g. ["content"])."""
+    return [f.get("name") for f in (described or {}).get("fields") or [] if _is_legacy(f)]
+
+
+def legacy_problem(collection: str, described: dict) -> str | None:
+    """One line telling to rebuild a collection of an older schema version before writing it, or None."""
+    names = legacy_fields(described)
+    if not names:
+        return None
+    return (f"collection {collection!r} has the field(s) {', '.join(map(repr, names))} of an older schema that "
+            f"kept chunk text in Milvus (the text lives in PostgreSQL now); run `manage.py reembed` to rebuild it "
+            f"without them before writing (search keeps working until then)")
 
 
 def index_differences(described_index: dict | None) -> list[str]:

@@ -106,6 +106,7 @@ def collection_status(with_count: bool = True) -> dict:
         "collection": name, "uri": safe_uri(), "engine": "lite" if is_lite() else "standalone",
         "exists": False, "schema_differences": [], "fields": [], "index": None, "load_state": None,
         "row_count": None, "physical_collection": None, "embedder": None, "embedder_problem": None,
+        "legacy_problem": None,
     }
     if not call("has_collection", name):
         return status
@@ -118,6 +119,7 @@ def collection_status(with_count: bool = True) -> dict:
         embedder=recorded,
         embedder_problem=schema.identity_problem(name, recorded, schema.expected_identity()),
         schema_differences=schema.schema_differences(described) + schema.index_differences(index),
+        legacy_problem=schema.legacy_problem(name, described),
         fields=[
             {
                 "name": field.get("name"), "type": schema.type_name(field.get("type")),
@@ -136,7 +138,7 @@ def collection_status(with_count: bool = True) -> dict:
 
 
 def search(vector, k: int = 10, filters: Mapping | None = None, consistency_level: str = "Strong") -> list[dict]:
-    """The k nearest chunks as {chunk_id, document_id, content, metadata, score}, best first.
+    """The k nearest chunks as {chunk_id, document_id, metadata, score}, best first (the text is in PostgreSQL).
 
     Refused (EmbedderMismatch) when the collection was built by another embedder than the configured one.
 
@@ -164,7 +166,6 @@ def _hit(hit) -> dict:
     return {
         "chunk_id": chunk_id,
         "document_id": entity.get("document_id"),
-        "content": entity.get("content"),
         "metadata": entity.get("metadata") or {},
         "score": float(hit.get("distance")),
     }

@@ -2,6 +2,8 @@
 
 A collection is created recording the configured embedder (vectorstore.schema); ensure_collection and
 upsert_chunks refuse one built by another embedder (EmbedderMismatch, one line saying what to run).
+A collection of an older schema (with the chunk text in `content`) is refused by check_writable
+(LegacySchema, saying to run `manage.py reembed`); reads keep working until it is rebuilt.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from vectorstore.selectors import (
     EmbedderMismatch, check_embedder, count_chunks, forget_verified_embedders, resolve_collection, vector_index,
 )
 
-ROW_KEYS = frozenset({"chunk_id", "document_id", "content", "embedding", "metadata"})
+ROW_KEYS = frozenset({"chunk_id", "document_id", "embedding", "metadata"})
 _DELETE_BATCH = 500  # document ids per delete expression
 
 
@@ -31,6 +33,18 @@ class SchemaMismatch(VectorStoreError):
             f"collection {collection!r} does not match the expected schema: {'; '.join(differences)}. "
             f"Drop it (manage.py milvus_drop) and re-create it, or use another MILVUS_COLLECTION."
         )
+
+
+class LegacySchema(VectorStoreError):
+    """The collection has fields of an older schema (the chunk text): readable, but rebuild before writing."""
+
+
+def check_writable(name: str | None = None) -> None:
+    """Raise LegacySchema when the collection still has fields of an older schema (see vectorstore.schema)."""
+    name = name or collection_name()
+    problem = schema.legacy_problem(name, call("describe_collection", name))
+    if problem:
+        raise LegacySchema(problem)
 
 
 def create_collection(name: str, identity: dict | None = None) -> None:
@@ -186,7 +200,7 @@ def _validated_row(row: Mapping, position: int) -> dict:
 def _text(value, key: str, where: str) -> str:
     if not isinstance(value, str):
         raise ValueError(f"{where}: {key} must be a string, got a {type(value).__name__}")
-    if key != "content" and not value:
+    if not value:
         raise ValueError(f"{where}: {key} must not be empty")
     try:
         size = len(value.encode("utf-8"))

@@ -2,12 +2,13 @@
 
 import io
 import json
+import re
 from types import SimpleNamespace
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from rag_data.models import Document
+from rag_data.models import Chunk, Document
 from tests.httpstub import StubServer
 from ingestion.tests.support import (  # noqa: F401 (fixtures)
     assert_stores_agree,
@@ -33,8 +34,30 @@ def test_ingest_prints_a_summary_and_is_idempotent(stores, corpus):
     assert output.splitlines()[0] == "created 4, updated 0, unchanged 0, skipped 2, failed 0"
     assert f"skipped {corpus / 'empty.md'}: empty file" in output
     assert f"skipped {corpus / 'picture.png'}: unsupported extension .png" in output
+    assert re.match(r"^\d+ chunks in \d+\.\d s \(\w+ \d+\.\d s, \w+ \d+\.\d s, \w+ \d+\.\d s\)$",
+                    output.splitlines()[1])
     report = json.loads(run("ingest", str(corpus), "--json", "--no-progress"))
     assert report["counts"]["unchanged"] == 4 and report["counts"]["created"] == 0
+    assert report["chunks"] == Chunk.objects.count() and report["seconds"] > 0
+    assert set(report["stage_seconds"]) == {"read", "chunk", "embed", "extract", "postgres", "milvus", "neo4j"}
+    assert report["stage_seconds"]["embed"] == 0 and sum(report["stage_seconds"].values()) > 0  # nothing to embed
+
+
+def test_ingest_progress_bar_shows_chunks_rate_and_stage(stores, corpus, monkeypatch):
+    from ingestion.management.commands import ingest as command
+
+    shown = []
+
+    class Bar(command.tqdm):
+        def set_postfix_str(self, text="", refresh=True):
+            shown.append((self.n, text))
+            super().set_postfix_str(text, refresh)
+
+    monkeypatch.setattr(command, "tqdm", Bar)
+    run("ingest", str(corpus))
+    assert shown[-1][0] == 4 and shown[-1][1].endswith(" chunks/s, done")
+    assert {text.rsplit(", ", 1)[1] for _, text in shown} >= {"read", "chunk", "embed", "milvus", "neo4j", "done"}
+    assert re.match(rf"^{Chunk.objects.count()} chunks, \d+\.\d chunks/s, done$", shown[-1][1])
     assert_stores_agree()
 
 
@@ -82,7 +105,7 @@ def test_ingest_exits_nonzero_when_a_file_failed(stores, corpus, settings):
 def test_reconcile_command(stores, corpus):
     run("ingest", str(corpus), "--no-progress")
     assert "missing" not in run("reconcile")
-    document = Document.objects.get(source_path="notes.txt")
+    document = Document.objects.get(source_path="corpus/notes.txt")
     vector_services.delete_document_chunks([document.document_id])
     with pytest.raises(CommandError, match="drift found"):
         run("reconcile", "--dry-run")
@@ -94,7 +117,7 @@ def test_reconcile_command(stores, corpus):
 
 def test_delete_document_command(stores, corpus):
     run("ingest", str(corpus), "--no-progress")
-    document = Document.objects.get(source_path="notes.txt")
+    document = Document.objects.get(source_path="corpus/notes.txt")
     with pytest.raises(CommandError, match="pass --yes"):
         run("delete_document", document.document_id)
     output = run("delete_document", document.document_id, "--yes")

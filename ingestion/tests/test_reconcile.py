@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 def _orphan_row(chunk_id, document_id):
-    return {"chunk_id": chunk_id, "document_id": document_id, "content": "orphan", "embedding": [0.5] * 32,
+    return {"chunk_id": chunk_id, "document_id": document_id, "embedding": [0.5] * 32,
             "metadata": {}}
 
 
@@ -35,13 +35,13 @@ def test_reconcile_repairs_every_kind_of_drift(stores, corpus):
     ingest_paths([corpus])
     assert_stores_agree()
     by_source = {d.source_path: d for d in Document.objects.all()}
-    behind_its_back = by_source["guide.md"].document_id
+    behind_its_back = by_source["corpus/guide.md"].document_id
     vector_services.delete_document_chunks([behind_its_back])  # (a) Milvus rows gone, ledger still complete
-    real_document = by_source["notes.txt"].document_id
+    real_document = by_source["corpus/notes.txt"].document_id
     vector_services.upsert_chunks([_orphan_row("orphan-chunk-1", "ghost-document"),  # (b) orphans
                                    _orphan_row("orphan-chunk-2", real_document)])
     graph_services.upsert_document("ghost-graph-document", "Ghost", "ghost.md", None)  # (c)
-    deleting = by_source["sub/search.rst"]
+    deleting = by_source["corpus/sub/search.rst"]
     ledger.mark_deleting(deleting)  # a deletion that died right after marking the ledger
 
     dry = reconcile(dry_run=True)

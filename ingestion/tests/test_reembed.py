@@ -85,7 +85,7 @@ def test_reembed_rebuilds_then_switches(stores, corpus, settings, cleanup, monke
     status = selectors.collection_status()
     assert status["embedder"]["embedder"] == "wordllama" and status["physical_collection"] == target
     hits = selectors.search(get_embedder().embed(["knowledge graph concepts"])[0], k=1)
-    assert "knowledge graph" in hits[0]["content"].lower()
+    assert "knowledge graph" in Chunk.objects.get(chunk_id=hits[0]["chunk_id"]).text.lower()
     assert services.ensure_collection() == "exists"
 
     # The old embedder is now refused, with the line that says what to do.
@@ -113,7 +113,7 @@ def test_adopt_records_the_embedder_on_an_old_collection(stores, settings, clean
     name = settings.MILVUS_COLLECTION
     milvus.create_collection(name, schema=schema.build_schema(), index_params=schema.build_index_params(),
                              consistency_level="Strong")
-    milvus.insert(name, [{"chunk_id": "c", "document_id": "d", "content": "", "embedding": [1.0] + [0.0] * 31,
+    milvus.insert(name, [{"chunk_id": "c", "document_id": "d", "embedding": [1.0] + [0.0] * 31,
                           "metadata": {}}])
     with pytest.raises(EmbedderMismatch, match="records no embedder"):
         services.ensure_collection()
@@ -121,3 +121,59 @@ def test_adopt_records_the_embedder_on_an_old_collection(stores, settings, clean
     assert services.ensure_collection() == "exists"
     with pytest.raises(CommandError, match="already records EMBEDDER=hashing"):
         _run("--adopt")
+
+
+def _create_legacy_collection(name: str, identity: dict, dim: int) -> None:
+    """A collection as versions before schema 2 built it: the chunk text in a `content` VARCHAR."""
+    from vectorstore import schema
+    from vectorstore._pymilvus import DataType, MilvusClient
+
+    legacy = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+    legacy.add_field("chunk_id", DataType.VARCHAR, max_length=128, is_primary=True, auto_id=False)
+    legacy.add_field("document_id", DataType.VARCHAR, max_length=128)
+    legacy.add_field("content", DataType.VARCHAR, max_length=65535)
+    legacy.add_field("embedding", DataType.FLOAT_VECTOR, dim=dim)
+    legacy.add_field("metadata", DataType.JSON)
+    client.call("create_collection", name, schema=legacy, consistency_level="Strong",
+                properties=schema.identity_properties(identity))
+    client.call("create_index", name, schema.build_index_params(), sync=False)
+    client.call("load_collection", name)
+
+
+def test_a_collection_with_the_chunk_text_is_searchable_then_rebuilt_without_it(stores, corpus, settings, cleanup):
+    from ingestion import store_sync
+    from ingestion.store_sync import StoreFailure
+    from vectorstore import schema
+
+    base = settings.MILVUS_COLLECTION
+    assert not ingest_paths([corpus]).failed  # PostgreSQL holds the documents; Milvus is replaced below
+    services.drop_collection()
+    _create_legacy_collection(base, get_embedder().identity, settings.EMBEDDING_DIM)
+    chunks = list(Chunk.objects.select_related("document").order_by("chunk_id"))
+    vectors = store_sync.embed([chunk.text for chunk in chunks])
+    client.call("insert", base, [{**row, "content": chunk.text} for row, chunk in zip(
+        [r for c, v in zip(chunks, vectors) for r in store_sync.milvus_rows(c.document, [c], [v])], chunks)])
+    selectors.forget_verified_embedders()
+
+    # Reads keep working (search never asked for the text), health sees no schema difference...
+    hit = selectors.search(vectors[0], k=1)[0]
+    assert hit["chunk_id"] == chunks[0].chunk_id and "content" not in hit
+    status = selectors.collection_status()
+    assert status["schema_differences"] == [] and "manage.py reembed" in status["legacy_problem"]
+    # ...but writers are told, in one line, to rebuild it first.
+    with pytest.raises(StoreFailure) as refused:
+        ingest_paths([corpus])
+    message = str(refused.value)
+    assert message.startswith("Milvus") and "'content'" in message and "`manage.py reembed`" in message
+    assert "\n" not in message
+
+    # The same embedder, but the old schema: reembed rebuilds and switches anyway.
+    text = _run()
+    target = reembed_module.target_name(base, get_embedder().identity)
+    assert f"{base} -> {target}" in text and selectors.resolve_collection(base) == target
+    described = client.call("describe_collection", base)
+    assert schema.legacy_fields(described) == [] and schema.schema_differences(described) == []
+    assert selectors.count_chunks() == len(chunks)
+    assert selectors.search(vectors[0], k=1)[0]["chunk_id"] == chunks[0].chunk_id
+    assert len(ingest_paths([corpus]).unchanged) == 4  # writable again
+    assert _run().strip().endswith("nothing to do")

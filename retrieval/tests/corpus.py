@@ -88,7 +88,7 @@ def write_vectors(chunks) -> None:
     ensure_collection()
     embeddings = get_embedder().embed([chunk.text for _, chunk in chunks])
     upsert_chunks([
-        {"chunk_id": chunk.chunk_id, "document_id": doc.document_id, "content": chunk.text, "embedding": vector,
+        {"chunk_id": chunk.chunk_id, "document_id": doc.document_id, "embedding": vector,
          "metadata": {"source": f"{doc.document_id}.md", "title": doc.document_id, "ordinal": chunk.ordinal,
                       "ext": "md", **doc.metadata}}
         for (doc, chunk), vector in zip(chunks, embeddings)

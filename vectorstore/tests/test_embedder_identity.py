@@ -15,8 +15,8 @@ def _fresh_checks():
     selectors.forget_verified_embedders()
 
 
-def _row(chunk_id, vector, content="x"):
-    return {"chunk_id": chunk_id, "document_id": "doc", "content": content, "embedding": vector, "metadata": {}}
+def _row(chunk_id, vector):
+    return {"chunk_id": chunk_id, "document_id": "doc", "embedding": vector, "metadata": {}}
 
 
 def test_created_collection_records_the_embedder(collection, settings):
@@ -82,7 +82,7 @@ def test_wordllama_collection_finds_by_meaning(milvus_backend, settings):
     texts = {"car": "My car needs new tyres and an oil change.", "fruit": "A banana is a yellow tropical fruit.",
              "music": "The violin concerto was played by the orchestra."}
     vectors = get_embedder().embed(list(texts.values()))
-    services.upsert_chunks([_row(key, vector, text) for (key, text), vector in zip(texts.items(), vectors)])
+    services.upsert_chunks([_row(key, vector) for key, vector in zip(texts, vectors)])
     query = get_embedder().embed(["servicing an automobile"])[0]
     assert selectors.search(query, k=1)[0]["chunk_id"] == "car"
     assert selectors.collection_status()["embedder"] == {"embedder": "wordllama", "model": "l2_supercat", "dim": 256}

@@ -33,7 +33,7 @@ def query_ids(expression):
 
 
 def row(chunk_id, document_id, **metadata):
-    return {"chunk_id": chunk_id, "document_id": document_id or "-", "content": "",
+    return {"chunk_id": chunk_id, "document_id": document_id or "-",
             "embedding": unit_vector(settings.EMBEDDING_DIM, 0), "metadata": metadata}
 
 

@@ -43,7 +43,7 @@ def test_milvus_create_names_the_differences(milvus_backend, small_dim):
 
 def test_milvus_describe(collection):
     services.upsert_chunks([
-        {"chunk_id": "c1", "document_id": "d", "content": "x", "embedding": unit_vector(16, 0), "metadata": {}}
+        {"chunk_id": "c1", "document_id": "d", "embedding": unit_vector(16, 0), "metadata": {}}
     ])
     status = json.loads(run("milvus_describe", "--json"))
     assert status["exists"] and status["row_count"] == 1 and status["load_state"] == "Loaded"

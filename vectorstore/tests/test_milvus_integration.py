@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 def chunk(chunk_id, document_id, hot, **metadata):
     return {
-        "chunk_id": chunk_id, "document_id": document_id, "content": f"text of {chunk_id}",
+        "chunk_id": chunk_id, "document_id": document_id,
         "embedding": unit_vector(settings.EMBEDDING_DIM, hot), "metadata": metadata,
     }
 
@@ -26,7 +26,7 @@ def test_ensure_collection_creates_then_finds(milvus_backend, small_dim):
     assert status["exists"] and status["schema_differences"] == []
     assert status["load_state"] == "Loaded" and status["row_count"] == 0
     assert status["engine"] == milvus_backend
-    assert [f["name"] for f in status["fields"]] == ["chunk_id", "document_id", "content", "embedding", "metadata"]
+    assert [f["name"] for f in status["fields"]] == ["chunk_id", "document_id", "embedding", "metadata"]
     assert status["index"]["index_type"] == "HNSW" and status["index"]["metric_type"] == "COSINE"
 
 
@@ -78,7 +78,7 @@ def test_upsert_search_delete_round_trip(collection):
 
     hits = selectors.search(unit_vector(settings.EMBEDDING_DIM, 2), k=3)
     assert hits[0] == {
-        "chunk_id": "b-1", "document_id": "doc-b", "content": "text of b-1",
+        "chunk_id": "b-1", "document_id": "doc-b",
         "metadata": {"lang": "en", "year": 2023}, "score": pytest.approx(1.0, abs=1e-5),
     }
     assert len(hits) == 3 and hits[0]["score"] >= hits[1]["score"] >= hits[2]["score"]
@@ -90,10 +90,10 @@ def test_upsert_search_delete_round_trip(collection):
     )
     assert sorted(h["chunk_id"] for h in filtered) == ["a-1", "b-2"]
 
-    # Upsert replaces by chunk_id: same count, new content.
-    services.upsert_chunks([{**chunk("a-1", "doc-a", 0, lang="en"), "content": "rewritten"}])
+    # Upsert replaces by chunk_id: same count, new metadata.
+    services.upsert_chunks([chunk("a-1", "doc-a", 0, lang="fr")])
     assert selectors.count_chunks() == 5
-    assert selectors.search(unit_vector(settings.EMBEDDING_DIM, 0), k=1)[0]["content"] == "rewritten"
+    assert selectors.search(unit_vector(settings.EMBEDDING_DIM, 0), k=1)[0]["metadata"] == {"lang": "fr"}
 
     assert selectors.chunk_ids_for_documents(["doc-a", "doc-b", "nope"]) == {
         "doc-a": ["a-1", "a-2"], "doc-b": ["b-1", "b-2"], "nope": [],

@@ -10,12 +10,15 @@ from vectorstore.client import is_lite, safe_uri
 from vectorstore.services import upsert_chunks
 
 
-def described(dim=384, field_id=True):
-    """describe_collection output shaped like the engines': standalone has real ids, Lite reports 0."""
+def described(dim=384, field_id=True, legacy=False):
+    """describe_collection output shaped like the engines': standalone has real ids, Lite reports 0.
+
+    `legacy`: a collection of schema version 1, which kept the chunk text in `content`.
+    """
     fields = [
         {"name": "chunk_id", "type": DataType.VARCHAR, "params": {"max_length": 128}, "is_primary": True},
         {"name": "document_id", "type": DataType.VARCHAR, "params": {"max_length": 128}},
-        {"name": "content", "type": DataType.VARCHAR, "params": {"max_length": 65535}},
+        *([{"name": "content", "type": DataType.VARCHAR, "params": {"max_length": 65535}}] if legacy else []),
         {"name": "embedding", "type": DataType.FLOAT_VECTOR, "params": {"dim": dim}},
         {"name": "metadata", "type": DataType.JSON, "params": {}},
     ]
@@ -33,8 +36,8 @@ def test_expected_schema_has_no_differences(field_id):
 def test_types_and_params_given_as_numbers_or_text_are_understood():
     data = described()
     data["fields"][0]["type"] = 21
-    data["fields"][3]["type"] = "FLOAT_VECTOR"
-    data["fields"][3]["params"]["dim"] = "384"
+    data["fields"][2]["type"] = "FLOAT_VECTOR"
+    data["fields"][2]["params"]["dim"] = "384"
     assert schema.schema_differences(data) == []
 
 
@@ -48,7 +51,6 @@ def test_every_kind_of_difference_is_named():
     data = described()
     fields = {f["name"]: f for f in data["fields"]}
     fields["document_id"]["params"]["max_length"] = 256
-    fields["content"]["type"] = DataType.INT64
     fields["chunk_id"].pop("is_primary")
     fields["metadata"]["is_primary"] = True
     data["fields"].remove(fields["embedding"])
@@ -57,11 +59,27 @@ def test_every_kind_of_difference_is_named():
     assert schema.schema_differences(data) == [
         "field 'chunk_id' is not the primary key",
         "field 'document_id' has max_length 256, expected 128",
-        "field 'content' has type INT64, expected VARCHAR",
         "field 'embedding' is missing (expected FLOAT_VECTOR)",
         "field 'metadata' is the primary key, expected 'chunk_id'",
         "unexpected field 'title' (VARCHAR)",
     ]
+
+
+def test_the_chunk_text_is_not_in_the_schema():
+    assert [field["name"] for field in schema.expected_fields()] == ["chunk_id", "document_id", "embedding", "metadata"]
+    assert "content" not in schema.OUTPUT_FIELDS
+
+
+def test_a_legacy_content_field_is_tolerated_for_reads_and_named_for_writes():
+    data = described(legacy=True)
+    assert schema.schema_differences(data) == []  # search and health keep working until the rebuild
+    assert schema.legacy_fields(data) == ["content"] and schema.legacy_fields(described()) == []
+    problem = schema.legacy_problem("kc", data)
+    assert "'content'" in problem and "`manage.py reembed`" in problem and "\n" not in problem
+    assert schema.legacy_problem("kc", described()) is None
+    fields = {f["name"]: f for f in data["fields"]}
+    fields["content"]["type"] = DataType.INT64  # not the old field: an unknown one
+    assert schema.schema_differences(data) == ["unexpected field 'content' (INT64)"]
 
 
 def test_auto_id_and_empty_descriptions():
@@ -112,7 +130,7 @@ def test_index_differences(settings):
 
 
 def row(**changes):
-    base = {"chunk_id": "c1", "document_id": "d1", "content": "text", "embedding": [0.1] * 384, "metadata": {}}
+    base = {"chunk_id": "c1", "document_id": "d1", "embedding": [0.1] * 384, "metadata": {}}
     base.update(changes)
     return base
 
@@ -127,7 +145,7 @@ def row(**changes):
         (row(chunk_id="é" * 65), "chunk_id is 130 bytes in UTF-8, the limit is 128"),
         (row(document_id=""), "document_id must not be empty"),
         (row(document_id=5), "document_id must be a string"),
-        (row(content="x" * 65536), "content is 65536 bytes"),
+        (row(content="the text"), "unknown keys \\['content'\\]"),
         (row(metadata=[1]), "metadata must be a mapping"),
         (row(metadata={"x": object()}), "not JSON-serializable"),
         (row(metadata={"x": float("inf")}), "not JSON-serializable"),

@@ -1,13 +1,16 @@
-"""`manage.py ingest PATH...`: text and Markdown files or directories into PostgreSQL, Milvus and Neo4j.
+"""`manage.py ingest PATH...`: text, Markdown, HTML and PDF files or directories into PostgreSQL, Milvus and Neo4j.
 
-Skipped files (empty, binary, not UTF-8, too large, unsupported extension) are reported, not failures;
-the exit code is 1 when any file failed, so a rerun (or `manage.py reconcile`) is needed.
+Skipped files (empty, binary, not UTF-8, unparseable, no text layer, too large, unsupported extension)
+are reported, not failures; the exit code is 1 when any file failed, so a rerun (or `manage.py
+reconcile`) is needed. The progress bar on stderr counts files, and shows the chunks done, chunks/s and
+the stage of the current file; `--json` adds the seconds spent in each stage over the run.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -21,7 +24,7 @@ from ingestion.store_sync import StoreFailure
 
 
 class Command(BaseCommand):
-    help = "Ingest text/Markdown files or directories (idempotent: unchanged files write nothing)."
+    help = "Ingest text/Markdown/HTML/PDF files or directories (idempotent: unchanged files write nothing)."
 
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
@@ -46,32 +49,45 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
 
         bar = None
+        started = time.perf_counter()
+        drawn = 0.0
 
-        def progress(done: int, total: int, path: str) -> None:
-            nonlocal bar
+        def progress(event) -> None:  # called at every stage of every file: redraws at most 10 times a second
+            nonlocal bar, drawn
             if bar is None:
-                bar = tqdm(total=total, unit="file", file=sys.stderr, disable=no_progress, leave=False)
-            bar.update(1)
+                bar = tqdm(total=event.files_total, unit="file", file=sys.stderr, disable=no_progress,
+                           leave=False, dynamic_ncols=True)
+            now = time.perf_counter()
+            if event.files_done > bar.n:
+                bar.update(event.files_done - bar.n)
+            bar.set_postfix_str(f"{event.chunks_done} chunks, {event.chunks_done / max(now - started, 1e-9):.1f} "
+                                f"chunks/s, {event.stage}", refresh=False)
+            if now - drawn >= 0.1:
+                bar.refresh()
+                drawn = now
 
         try:
-            report = ingest_paths(paths, id_prefix=id_prefix, progress=progress, chunk_size=size,
+            report = ingest_paths(paths, id_prefix=id_prefix, on_progress=progress, chunk_size=size,
                                   chunk_overlap=overlap)
         except StoreFailure as error:
             raise CommandError(str(error)) from None
         finally:
             if bar is not None:
                 bar.close()
-        self._print(report, as_json=json)
+        self._print(report, as_json=json, seconds=time.perf_counter() - started)
         if report.failed:
             raise CommandError(f"{len(report.failed)} file(s) failed; fix the cause and ingest again "
                                "(or run `manage.py reconcile`)")
 
-    def _print(self, report, as_json: bool) -> None:
+    def _print(self, report, as_json: bool, seconds: float) -> None:
         if as_json:
-            self.stdout.write(json.dumps(report.as_dict(), indent=2))
+            self.stdout.write(json.dumps({**report.as_dict(), "seconds": round(seconds, 3)}, indent=2))
             return
         counts = report.counts()
         self.stdout.write(", ".join(f"{name} {count}" for name, count in counts.items()))
+        busiest = sorted(report.stage_seconds.items(), key=lambda item: -item[1])[:3]
+        self.stdout.write(f"{report.chunks} chunks in {seconds:.1f} s ("
+                          + ", ".join(f"{stage} {spent:.1f} s" for stage, spent in busiest) + ")")
         for row in report.skipped:
             self.stdout.write(f"skipped {row['path']}: {row['reason']}")
         for row in report.failed:
