@@ -25,4 +25,4 @@ USER app
 
 EXPOSE 8000
 
-CMD ["sh", "-c", "python manage.py init_stores && exec gunicorn config.wsgi:application"]
+CMD ["sh", "-c", "python manage.py init_stores && exec gunicorn -c infrastructure/gunicorn.conf.py config.wsgi:application"]

@@ -243,7 +243,7 @@ def test_dockerfile_builds_the_app_and_starts_gunicorn_after_init_stores():
     assert re.search(r"^FROM python:3\.11-slim$", text, re.M)
     assert "pip install -r requirements.txt" in text and "gunicorn" in text
     cmd = re.search(r"^CMD (.+)$", text, re.M).group(1)
-    assert cmd.index("init_stores") < cmd.index("exec gunicorn config.wsgi:application")
+    assert cmd.index("init_stores") < cmd.index("exec gunicorn -c infrastructure/gunicorn.conf.py config.wsgi:application")
     assert re.search(r"^USER (?!root)\w+", text, re.M), "the app does not run as root"
     assert (REPO / "config" / "wsgi.py").is_file()
     ignored = (REPO / ".dockerignore").read_text().split()

@@ -84,3 +84,15 @@ client.get_client()
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().endswith("closed"), result.stdout
+
+
+def test_gunicorn_worker_exit_hook_closes_the_clients(tmp_path, settings):
+    """infrastructure/gunicorn.conf.py's worker_exit closes what the worker opened."""
+    import runpy
+
+    settings.MILVUS_URI = str(tmp_path / "worker.db")
+    opened = milvus_client.connection()
+    opened.client()
+    hooks = runpy.run_path(str(REPO / "infrastructure" / "gunicorn.conf.py"))
+    hooks["worker_exit"](server=None, worker=None)
+    assert repr(opened).endswith("closed>") and milvus_client._slot.bound is None

@@ -1,0 +1,9 @@
+"""ASGI entry point (for an async server); config/wsgi.py is the one the image runs."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+application = get_asgi_application()
