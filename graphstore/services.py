@@ -69,13 +69,7 @@ def install_constraints() -> dict:
     for row in legacy_constraint_rows(selectors.constraint_rows()):
         client.write(f"DROP CONSTRAINT {quoted_name(row['name'])} IF EXISTS")
         dropped.append(row["name"])
-    adopted = 0
-    for query in _ADOPT.values():
-        while True:
-            count = client.write(query, namespace=namespace, batch=ADOPT_BATCH).records[0]["adopted"]
-            adopted += count
-            if count < ADOPT_BATCH:
-                break
+    adopted = sum(_in_batches(query, "adopted", ADOPT_BATCH, namespace) for query in _ADOPT.values())
     not_adopted = selectors.unnamespaced_count()
     before = set(present_constraints(selectors.constraint_rows()))
     for constraint in EXPECTED_CONSTRAINTS:
@@ -361,11 +355,14 @@ def wipe_namespace() -> int:
     For test clean-up and for retiring a deployment. Returns the number of nodes removed.
     """
     namespace = client.namespace()
+    return sum(_in_batches(query, "removed", DELETE_BATCH, namespace) for query in _WIPE.values())
+
+
+def _in_batches(query: str, counted: str, batch: int, namespace: str) -> int:
+    """Run `query` (one transaction each, at most `batch` nodes) until a run touches fewer; the total count."""
     total = 0
-    for query in _WIPE.values():
-        while True:
-            removed = client.write(query, namespace=namespace, batch=DELETE_BATCH).records[0]["removed"]
-            total += removed
-            if removed < DELETE_BATCH:
-                break
-    return total
+    while True:
+        count = client.write(query, namespace=namespace, batch=batch).records[0][counted]
+        total += count
+        if count < batch:
+            return total
