@@ -37,7 +37,7 @@ knowledge graph keeps graph expansion cheap while vector search stays exact.
 
 def _milvus_dump(collection: str) -> list:
     rows = vector_client.call("query", collection, filter='chunk_id != ""',
-                              output_fields=["chunk_id", "document_id", "content", "embedding", "metadata"],
+                              output_fields=["chunk_id", "document_id", "embedding", "metadata"],
                               consistency_level="Strong", limit=1000)
     return sorted(repr(sorted((k, [round(x, 6) for x in v] if k == "embedding" else v) for k, v in row.items()))
                   for row in rows)
@@ -55,7 +55,7 @@ def other_deployment(stores, settings):
             document = Document(document_id=f"shared-{n}", title=f"B {n}", source_path=f"b{n}.md",
                                 content_hash=f"h{n}")
             store_sync.write_neo4j(document, [text])
-            vector_services.upsert_chunks([{"chunk_id": f"b-{n}", "document_id": document.document_id, "content": text,
+            vector_services.upsert_chunks([{"chunk_id": f"b-{n}", "document_id": document.document_id,
                                             "embedding": [0.1 * (n + 1)] * settings.EMBEDDING_DIM,
                                             "metadata": {"source": f"b{n}.md"}}])
         settings.RAG_NAMESPACE, settings.MILVUS_COLLECTION = mine
@@ -86,7 +86,7 @@ def test_ingest_reconcile_delete_and_clean_up_leave_another_deployment_unchanged
     dry = reconcile(dry_run=True)
     assert dry.orphan_neo4j_documents == ["ghost"]  # B's documents are not A's orphans
     reconcile()
-    delete_document(Document.objects.get(source_path="shared-a.md").document_id)
+    delete_document(Document.objects.get(source_path__endswith="/shared-a.md").document_id)
     again = reconcile()
     assert not again.drift_found, again.as_dict()
     assert_stores_agree()
@@ -101,7 +101,7 @@ def test_ingest_a_and_b_then_delete_a_equals_b_alone(stores, tmp_path, settings,
     (root / "a.md").write_text(SHARED_A)
     (root / "b.md").write_text(SHARED_B)
     ingest_paths([root])
-    a, b = (Document.objects.get(source_path=name) for name in ("a.md", "b.md"))
+    a, b = (Document.objects.get(source_path__endswith="/" + name) for name in ("a.md", "b.md"))
     shared = {c["name"] for c in graph_selectors.concepts_for_documents([a.document_id])[a.document_id]} & {
         c["name"] for c in graph_selectors.concepts_for_documents([b.document_id])[b.document_id]}
     assert len(shared) >= 2, shared  # they really share concepts (and so edges)
