@@ -22,7 +22,7 @@ STEPS = {  # ingestion calls these through the module attribute, so wrapping the
     "ingestion.store_sync": ("embed", "concepts", "write_milvus", "write_neo4j"),
     "rag_data.ledger": ("begin", "mark_in_milvus", "mark_in_neo4j", "mark_complete"),
     "vectorstore.services": ("delete_document_chunks", "upsert_chunks"),
-    "graphstore.services": ("upsert_document", "link_document_concepts", "relate_concepts"),
+    "graphstore.services": ("write_document",),
 }
 
 

@@ -104,28 +104,47 @@ def milvus_insert(prepared: Prepared, batch: int) -> dict:
 
 _DOCUMENTS = """
 UNWIND $docs AS doc
-MERGE (d:Document {document_id: doc.document_id})
+MERGE (d:Document {namespace: $namespace, document_id: doc.document_id})
   ON CREATE SET d.created = datetime()
 SET d.title = doc.title, d.source = doc.source, d.content_hash = doc.content_hash, d.updated = datetime()
 """
 _MENTIONS = """
 UNWIND $docs AS doc
-MATCH (d:Document {document_id: doc.document_id})
+MATCH (d:Document {namespace: $namespace, document_id: doc.document_id})
 UNWIND doc.rows AS row
-MERGE (c:Concept {name: row.name})
+MERGE (c:Concept {namespace: $namespace, name: row.name})
   ON CREATE SET c.created = datetime()
 SET c.updated = datetime()
 MERGE (d)-[m:MENTIONS]->(c)
 SET m.count = row.count
 """
+# One row per concept pair of the batch with every contributing document of the batch: the edges' final
+# docs/doc_weights/weight (the project's model, docs/graph.md), written with one UNWIND.
+_EDGES = """
+UNWIND $edges AS edge
+MATCH (a:Concept {namespace: $namespace, name: edge.a})
+MATCH (b:Concept {namespace: $namespace, name: edge.b})
+MERGE (a)-[r:RELATED_TO]->(b)
+SET r.docs = coalesce(r.docs, []) + edge.docs, r.doc_weights = coalesce(r.doc_weights, []) + edge.weights,
+    r.weight = coalesce(r.weight, 0.0) + edge.total
+"""
+
+
+def _edges(part: list[dict]) -> list[dict]:
+    """The batch's RELATED_TO contributions grouped by pair (documents in id order)."""
+    from graphstore.schema import relation_rows
+
+    grouped: dict[tuple[str, str], list[tuple[str, float]]] = {}
+    for d in sorted(part, key=lambda doc: doc["document_id"]):
+        for row in relation_rows(d["pairs"]):
+            grouped.setdefault((row["a"], row["b"]), []).append((d["document_id"], row["weight"]))
+    return [{"a": a, "b": b, "docs": [doc for doc, _ in items], "weights": [w for _, w in items],
+             "total": sum(w for _, w in items)} for (a, b), items in grouped.items()]
 
 
 def neo4j_unwind(prepared: Prepared, docs_per_tx: int) -> dict:
-    """The project's MERGE clauses (graphstore.services), UNWIND over `docs_per_tx` documents per transaction."""
+    """The same final graph as the project writes, UNWIND over `docs_per_tx` documents per transaction."""
     from django.conf import settings
-
-    from graphstore.schema import relation_rows
-    from graphstore.services import _RELATE_CONCEPTS
 
     stack.clean_graph()
     driver = stack.raw_neo4j()
@@ -135,20 +154,18 @@ def neo4j_unwind(prepared: Prepared, docs_per_tx: int) -> dict:
         docs = [{"document_id": d["document_id"], "title": d["title"], "source": d["source_path"],
                  "content_hash": d["content_hash"],
                  "rows": [{"name": n, "count": c} for n, c in d["concepts"].items()]} for d in part]
-        batches.append((docs, [relation_rows(d["pairs"]) for d in part]))
+        batches.append((docs, _edges(part)))
 
-    def work(tx, docs, relations):
-        tx.run(_DOCUMENTS, docs=docs).consume()
-        tx.run(_MENTIONS, docs=docs).consume()
-        for rows in relations:  # per document, as the project sets each document's weights
-            if rows:
-                tx.run(_RELATE_CONCEPTS, rows=rows).consume()
+    def work(tx, docs, edges):
+        tx.run(_DOCUMENTS, docs=docs, namespace=stack.NAMESPACE).consume()
+        tx.run(_MENTIONS, docs=docs, namespace=stack.NAMESPACE).consume()
+        tx.run(_EDGES, edges=edges, namespace=stack.NAMESPACE).consume()
 
     try:
         with driver.session(database=settings.NEO4J_DATABASE) as session:
             started = time.perf_counter()
-            for docs, relations in batches:
-                session.execute_write(work, docs, relations)
+            for docs, edges in batches:
+                session.execute_write(work, docs, edges)
             seconds = time.perf_counter() - started
     finally:
         driver.close()

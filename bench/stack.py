@@ -3,8 +3,8 @@
 `configure()` must run before Django is set up: it points DATABASE_URL at a bench database (created
 with the app role, which has CREATEDB, and migrated), MILVUS_URI at the standalone server, and passes
 the same environment to the child processes (ingest, init_stores). Neo4j community edition has one
-database, so the benchmark's graph is told apart by its document id prefix and its made-up concept
-words (bench/corpus.py), and removed by `clean_graph()` without touching anyone else's nodes.
+database, so the benchmark writes its graph in a namespace of its own (RAG_NAMESPACE=bench, made-up concept
+words from bench/corpus.py), removed by `clean_graph()` without touching anyone else's nodes.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ ID_PREFIX = "bench"
 DATABASE = "rag_bench"
 MILVUS_SERVER = "http://127.0.0.1:19530"
 COLLECTION = "bench_chunks"
+NAMESPACE = "bench"
 RAW_COLLECTION = "bench_raw_chunks"
 INIT_COLLECTION = "bench_init_chunks"
 
@@ -57,6 +58,7 @@ def configure(database: str = DATABASE) -> dict:
     os.environ["DATABASE_URL"] = database_url(database)
     os.environ["MILVUS_URI"] = os.environ.get("BENCH_MILVUS_URI", MILVUS_SERVER)
     os.environ["MILVUS_COLLECTION"] = COLLECTION
+    os.environ["RAG_NAMESPACE"] = NAMESPACE  # the benchmark's own graph: nothing else on the server is touched
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
@@ -111,31 +113,19 @@ def drop_collection(name: str) -> None:
         client.close()
 
 
-def clean_graph(prefix: str = ID_PREFIX, batch: int = 500) -> None:
-    """Delete the bench Documents, then the concepts no document mentions any more among theirs."""
+def clean_graph(batch: int = 5000) -> None:
+    """Delete the benchmark's graph namespace (its Documents and Concepts), in batches; nothing else."""
     from django.conf import settings
 
     driver = raw_neo4j()
-    database = settings.NEO4J_DATABASE
     try:
-        while True:
-            records, _, _ = driver.execute_query(
-                """
-                MATCH (d:Document) WHERE d.document_id STARTS WITH $prefix
-                WITH d LIMIT $batch
-                OPTIONAL MATCH (d)-[:MENTIONS]->(c:Concept)
-                WITH d, collect(c.name) AS names
-                DETACH DELETE d
-                RETURN count(d) AS documents, reduce(all = [], n IN collect(names) | all + n) AS names
-                """, prefix=prefix + "-", batch=batch, database_=database)
-            if not records or not records[0]["documents"]:
-                return
-            driver.execute_query(
-                """
-                UNWIND $names AS name MATCH (c:Concept {name: name})
-                WHERE NOT EXISTS { MATCH (c)<-[:MENTIONS]-(:Document) }
-                DETACH DELETE c
-                """, names=sorted(set(records[0]["names"])), database_=database)
+        for label in ("Document", "Concept"):
+            while True:
+                records, _, _ = driver.execute_query(
+                    f"MATCH (n:{label} {{namespace: $namespace}}) WITH n LIMIT $batch DETACH DELETE n "
+                    "RETURN count(n) AS removed", namespace=NAMESPACE, batch=batch, database_=settings.NEO4J_DATABASE)
+                if records[0]["removed"] < batch:
+                    break
     finally:
         driver.close()
 
