@@ -95,6 +95,12 @@ SET d.title = $title, d.source = $source, d.content_hash = $content_hash, d.upda
     d.graph_format = $graph_format
 """
 
+# Two documents may change one edge at the same time (each holds only its own document's lock), so every
+# statement that reads and rewrites an edge first writes its two concepts (a no-op SET takes their write
+# locks): edges between a pair of concepts are then changed one transaction at a time, with docs and
+# doc_weights read after the lock (seen without it: a lost update left the two lists out of step, and a
+# later write failed on a null weight). A deadlock between two such writers is a transient error, which the
+# driver's managed transaction retries.
 # Removes the document's entry from every edge it contributed to (found through its mentions); edges left
 # with no contributor are deleted. `$only` (a list of concept names, or null for all) limits it to edges
 # touching those concepts.
@@ -104,6 +110,8 @@ WHERE $only IS NULL OR c.name IN $only
 MATCH (c)-[r:RELATED_TO]-(:Concept)
 WHERE $document_id IN r.docs
 WITH DISTINCT r
+MATCH (x:Concept)-[r]->(y:Concept)
+SET x.updated = x.updated, y.updated = y.updated
 WITH r, [i IN range(0, size(r.docs) - 1) WHERE r.docs[i] <> $document_id] AS keep
 WITH r, [i IN keep | r.docs[i]] AS docs, [i IN keep | r.doc_weights[i]] AS weights
 SET r.docs = docs, r.doc_weights = weights, r.weight = reduce(total = 0.0, w IN weights | total + w)
@@ -138,6 +146,7 @@ MATCH (d:Document {namespace: $namespace, document_id: $document_id})
 UNWIND $rows AS row
 MATCH (d)-[:MENTIONS]->(a:Concept {namespace: $namespace, name: row.a})
 MATCH (d)-[:MENTIONS]->(b:Concept {namespace: $namespace, name: row.b})
+SET a.updated = a.updated, b.updated = b.updated
 MERGE (a)-[r:RELATED_TO]->(b)
 WITH r, row, coalesce(r.docs, []) AS docs, coalesce(r.doc_weights, []) AS weights
 WITH r, row, docs, weights, [i IN range(0, size(docs) - 1) WHERE docs[i] < $document_id] AS before,
