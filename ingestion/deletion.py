@@ -11,6 +11,7 @@ the same document (docs/concurrency.md).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import connection
 
 from graphstore import client as graph_client
@@ -55,7 +56,8 @@ def finish_deletion(document: Document) -> dict:
     ledger.mark_deleting(document)
     milvus_deleted = vectors.delete_document_chunks([document.document_id])
     ledger.mark_gone_from(document, milvus=True)
-    graph_result = graph.delete_document(document.document_id)
+    with ledger.graph_lock(settings.RAG_NAMESPACE):
+        graph_result = graph.delete_document(document.document_id)
     ledger.mark_gone_from(document, neo4j=True)
     chunks = document.chunks.count()
     document.delete()

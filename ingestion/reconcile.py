@@ -31,6 +31,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -143,11 +144,13 @@ def reconcile(dry_run: bool = False) -> ReconcileReport:
     for document_id in report.orphan_neo4j_documents:
         with _locked(document_id, started, report, changed_if_present=True) as (go, current):
             if go and current is None:
-                _in_store("Neo4j", graph_services.delete_document, document_id)
+                with ledger.graph_lock(settings.RAG_NAMESPACE):
+                    _in_store("Neo4j", graph_services.delete_document, document_id)
     # Graph-level facts (no single document owns them); documents contributing to them are rewritten below,
     # each under its own lock.
-    _in_store("Neo4j", graph_services.delete_edges, report.unsupported_graph_edges)
-    _in_store("Neo4j", graph_services.delete_unmentioned_concepts, report.unmentioned_concepts)
+    with ledger.graph_lock(settings.RAG_NAMESPACE):
+        _in_store("Neo4j", graph_services.delete_edges, report.unsupported_graph_edges)
+        _in_store("Neo4j", graph_services.delete_unmentioned_concepts, report.unmentioned_concepts)
     for document, needs_milvus, needs_neo4j in to_repair:
         with _locked(document.document_id, started, report) as (go, current):
             if go and current is not None and current.status != Document.Status.DELETING:

@@ -14,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
+from django.conf import settings
 from django.db import connection
 
 from core.retry import StoreUnavailable, call_with_retry, describe_error
 from graphstore import services as graph
 from ingestion.chunking import reassemble
 from ingestion.sources import page_of
+from rag_data import ledger
 from rag_data.models import Document
 from textmodels.embedders import get_embedder
 from textmodels.extractors import co_occurrence, get_extractor
@@ -116,6 +118,7 @@ def write_neo4j(document: Document, chunk_texts: Sequence[str], extracted=None) 
     """Replace the document's part of the graph in one transaction: its node, its mentions (concepts only it
     mentioned and no longer does are removed) and its co-occurrence contributions to RELATED_TO edges."""
     found, pairs = extracted if extracted is not None else concepts(chunk_texts)
-    graph.write_document(document.document_id, document.title, document.source_path, document.content_hash,
-                         found, pairs)
+    with ledger.graph_lock(settings.RAG_NAMESPACE):
+        graph.write_document(document.document_id, document.title, document.source_path, document.content_hash,
+                             found, pairs)
     return len(found)
