@@ -100,7 +100,8 @@ SET d.title = $title, d.source = $source, d.content_hash = $content_hash, d.upda
 # locks): edges between a pair of concepts are then changed one transaction at a time, with docs and
 # doc_weights read after the lock (seen without it: a lost update left the two lists out of step, and a
 # later write failed on a null weight). A deadlock between two such writers is a transient error, which the
-# driver's managed transaction retries.
+# driver's managed transaction retries. These locks alone proved not enough under read-committed isolation:
+# ingestion also serialises a namespace's graph writes with rag_data.ledger.graph_lock (docs/graph.md).
 # Removes the document's entry from every edge it contributed to (found through its mentions); edges left
 # with no contributor are deleted. `$only` (a list of concept names, or null for all) limits it to edges
 # touching those concepts.
