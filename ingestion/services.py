@@ -32,8 +32,8 @@ from ingestion import store_sync
 from ingestion.chunking import check_parameters
 from ingestion.formats import TEXT_EXTENSIONS, Skip, title_for  # noqa: F401 -- the names callers know
 from ingestion.sources import (  # noqa: F401 -- re-exported: the names callers know
-    SourceFile, check_prefix, chunk_id_for, chunks_for, discover, document_id_for, read_source, read_text,
-    slugify,
+    SourceFile, check_prefix, chunk_id_for, chunks_for, discover, document_id_for, is_upload_path, read_source,
+    read_source_file, read_text, slugify,
 )
 from rag_data import ledger
 from rag_data.models import Chunk, Document
@@ -56,7 +56,7 @@ class IngestReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)  # {"path", "reason"}
-    failed: list[dict] = field(default_factory=list)  # {"path", "document_id", "reason"}
+    failed: list[dict] = field(default_factory=list)  # {"path", "document_id", "reason", "transient"}
     chunks: int = 0  # chunks of the files done (written or found unchanged)
     stage_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
 
@@ -123,7 +123,21 @@ def ingest_paths(paths, *, id_prefix: str = "", progress: Callable[[int, int, st
     overlap = settings.CHUNK_OVERLAP if chunk_overlap is None else chunk_overlap
     check_parameters(size, overlap)
     sources, skipped = discover(paths, id_prefix)
-    report = IngestReport(skipped=skipped)
+    return ingest_sources(sources, skipped=skipped, progress=progress, chunk_size=size, chunk_overlap=overlap,
+                          on_progress=on_progress)
+
+
+def ingest_sources(sources: list[SourceFile], *, skipped: list[dict] | None = None,
+                   progress: Callable[[int, int, str], None] | None = None, chunk_size: int | None = None,
+                   chunk_overlap: int | None = None, on_progress: Callable[[Progress], None] | None = None
+                   ) -> IngestReport:
+    """ingest_paths for sources already named (files found by discover, or uploads: ingestion/uploads.py).
+
+    A failed row's `transient` is true when a store was unreachable (waiting and retrying may cure it)."""
+    size = settings.CHUNK_SIZE if chunk_size is None else chunk_size
+    overlap = settings.CHUNK_OVERLAP if chunk_overlap is None else chunk_overlap
+    check_parameters(size, overlap)
+    report = IngestReport(skipped=list(skipped or []))
     store_sync.prepare_stores()
     run = _Run(report, len(sources), progress, on_progress)
     token = _run.set(run)
@@ -134,7 +148,7 @@ def ingest_paths(paths, *, id_prefix: str = "", progress: Callable[[int, int, st
             if len(outages) >= OUTAGE_LIMIT and len(set(outages[-OUTAGE_LIMIT:])) == 1:
                 report.failed.append({"path": str(source.path), "document_id": source.document_id,
                                       "reason": f"not attempted: {outages[-1]} unreachable "
-                                                f"({OUTAGE_LIMIT} files in a row failed on it)"})
+                                                f"({OUTAGE_LIMIT} files in a row failed on it)", "transient": True})
             else:
                 outage = _ingest_locked(source, size, overlap, report)
                 outages = outages + [outage] if outage else []
@@ -153,7 +167,7 @@ def _ingest_locked(source: SourceFile, size: int, overlap: int, report: IngestRe
             return _ingest_one(source, size, overlap, report)
     except DatabaseError as error:  # the lock itself could not be taken: PostgreSQL is the problem
         report.failed.append({"path": str(source.path), "document_id": source.document_id,
-                              "reason": f"PostgreSQL: {describe_error(error)}"})
+                              "reason": f"PostgreSQL: {describe_error(error)}", "transient": True})
         return "PostgreSQL"
 
 
@@ -161,7 +175,7 @@ def _ingest_one(source: SourceFile, size: int, overlap: int, report: IngestRepor
     """Ingest one file into `report`; returns the store's name when it failed because that store is down."""
     try:
         with _stage("read"):
-            parsed, content_hash = read_source(source.path, settings.INGEST_MAX_FILE_BYTES)
+            parsed, content_hash = read_source_file(source, settings.INGEST_MAX_FILE_BYTES)
     except Skip as reason:
         report.skipped.append({"path": str(source.path), "reason": str(reason)})
         return None
@@ -169,16 +183,19 @@ def _ingest_one(source: SourceFile, size: int, overlap: int, report: IngestRepor
         pieces = chunks_for(parsed, size, overlap)
         rows = [ledger.ChunkRow(chunk_id_for(source.document_id, n, piece.text, piece.page), n, piece.text,
                                 hashlib.sha256(piece.text.encode()).hexdigest()) for n, piece in enumerate(pieces)]
+    title = source.title or parsed.title
     document, begun = None, False
     try:
         document = _step("PostgreSQL", lambda: Document.objects.filter(document_id=source.document_id).first())
-        if document is not None and document.source_path != source.relative[:1024]:
+        if document is not None and document.source_path != source.relative[:1024] and not (
+                is_upload_path(source.relative) and is_upload_path(document.source_path)):  # an upload replaces one
             report.failed.append({"path": str(source.path), "document_id": source.document_id,
                                   "reason": f"document id {source.document_id} already belongs to "
                                             f"{document.source_path!r}, not {source.relative!r}: refused, "
-                                            "nothing overwritten (ingest it with another --id-prefix)"})
+                                            "nothing overwritten (ingest it with another --id-prefix)",
+                                  "transient": False})
             return None
-        if document is not None and _unchanged(document, content_hash, rows):
+        if document is not None and _unchanged(document, source, title, content_hash, rows):
             report.unchanged.append(source.document_id)
             report.chunks += len(rows)
             return None
@@ -187,7 +204,7 @@ def _ingest_one(source: SourceFile, size: int, overlap: int, report: IngestRepor
         vectors = _step("Embedder", store_sync.embed, texts)
         extracted = _step("Extractor", store_sync.concepts, texts)
         document, created = _step("PostgreSQL", ledger.begin, document_id=source.document_id,
-                                  source_path=source.relative, title=parsed.title,
+                                  source_path=source.relative, title=title,
                                   content_hash=content_hash, chunks=rows)
         begun = True
         _step("Milvus", store_sync.write_milvus, document, rows, vectors, stale)
@@ -202,8 +219,9 @@ def _ingest_one(source: SourceFile, size: int, overlap: int, report: IngestRepor
                 ledger.mark_failed(document, reason)
             except Exception as error:  # PostgreSQL gone too: the row stays pending, which reconcile handles
                 reason += f" (and the ledger could not record it: {describe_error(error)})"
-        report.failed.append({"path": str(source.path), "document_id": source.document_id, "reason": reason})
         down = isinstance(failure.error, StoreUnavailable) or is_transient(failure.error)
+        report.failed.append({"path": str(source.path), "document_id": source.document_id, "reason": reason,
+                              "transient": down})
         return failure.store if down else None
     (report.created if created else report.updated).append(source.document_id)
     report.chunks += len(rows)
@@ -220,9 +238,12 @@ def _stale_chunk_ids(document: Document | None) -> list[str] | None:
                                             .values_list("chunk_id", flat=True)))
 
 
-def _unchanged(document: Document, content_hash: str, rows: list[ledger.ChunkRow]) -> bool:
+def _unchanged(document: Document, source: SourceFile, title: str, content_hash: str,
+               rows: list[ledger.ChunkRow]) -> bool:
     if document.content_hash != content_hash or document.status != Document.Status.COMPLETE:
         return False
+    if document.title != title[:512] or document.source_path != source.relative[:1024]:
+        return False  # an upload renamed or retitled: its Milvus metadata changes
     stored = list(Chunk.objects.filter(document=document).order_by("ordinal").values_list("chunk_id", flat=True))
     return stored == [row.chunk_id for row in rows]  # other chunking parameters -> rewrite
 

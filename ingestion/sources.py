@@ -27,7 +27,7 @@ import hashlib
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.retry import describe_error
@@ -37,6 +37,7 @@ from ingestion.formats import SUPPORTED_EXTENSIONS, Extracted, Skip, extract
 _SLUG = re.compile(r"[^a-z0-9]+")
 _PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,17})$")
 _PAGE = re.compile(r"-p([0-9]+)$")
+UPLOAD_SCHEME = "upload://"
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,9 @@ class SourceFile:
     path: Path
     relative: str  # the source path (see the module docstring), stored as Document.source_path
     document_id: str
+    # An upload (ingestion/uploads.py) carries its bytes and may name its title; a file is read from `path`.
+    data: bytes | None = field(default=None, repr=False, compare=False)
+    title: str = ""
 
 
 def slugify(text: str) -> str:
@@ -55,6 +59,12 @@ def document_id_for(relative: str, id_prefix: str = "") -> str:
     digest = hashlib.sha256(relative.encode("utf-8")).hexdigest()[:8]
     slug = slugify(relative)[:100].strip("-") or "document"
     return f"{id_prefix}-{slug}-{digest}" if id_prefix else f"{slug}-{digest}"
+
+
+def is_upload_path(source_path: str) -> bool:
+    """An upload's source path (`upload://NAME`, ingestion/uploads.py): no file's can look like it (a directory
+    name holds no '/', and a path inside one never starts with '/')."""
+    return source_path.startswith(UPLOAD_SCHEME)
 
 
 def chunk_id_for(document_id: str, ordinal: int, text: str, page: int | None = None) -> str:
@@ -150,6 +160,15 @@ def read_source(path: Path, max_bytes: int) -> tuple[Extracted, str]:
     """(the extracted text, sha256 of the file's bytes), or Skip with the reason it cannot be ingested."""
     data = read_bytes(path, max_bytes)
     return extract(data, path.name), hashlib.sha256(data).hexdigest()
+
+
+def read_source_file(source: SourceFile, max_bytes: int) -> tuple[Extracted, str]:
+    """read_source for a file or an upload (its bytes in hand: extracted under the upload's name)."""
+    if source.data is None:
+        return read_source(source.path, max_bytes)
+    if len(source.data) > max_bytes:
+        raise Skip(f"too large ({len(source.data)} bytes > INGEST_MAX_FILE_BYTES={max_bytes})")
+    return extract(source.data, source.path.name), hashlib.sha256(source.data).hexdigest()
 
 
 def read_text(path: Path, max_bytes: int) -> tuple[str, str]:
