@@ -19,6 +19,13 @@ RUN pip install -r requirements.txt "gunicorn>=23,<24"
 
 COPY . .
 
+# The admin's CSS/JS with hashed, compressed names into /app/staticfiles, served by WhiteNoise. Collected
+# with the local settings (no secret exists at build time) and DEBUG off, which selects that storage.
+RUN DJANGO_ENV=local DJANGO_DEBUG=false DJANGO_STATIC_ROOT=/app/staticfiles python manage.py collectstatic --noinput
+
+# Run outside compose, the image is production (DEBUG off, secrets and API auth required).
+ENV DJANGO_ENV=production DJANGO_STATIC_ROOT=/app/staticfiles
+
 # The source stays root-owned and read-only for the unprivileged user that runs the app.
 RUN useradd --system --uid 10001 --home-dir /app --no-create-home app
 USER app

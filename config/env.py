@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import environ
 
+from config import secret_rules
 from core.uris import MILVUS_SERVER_SCHEMES, NEO4J_SCHEMES
 
 MILVUS_INDEX_TYPES = ("HNSW", "IVF_FLAT", "FLAT", "AUTOINDEX")
@@ -42,14 +43,40 @@ class ConfigError(Exception):
         super().__init__(f"{variable}: {problem}")
 
 
+class SecretsRefused(ConfigError):
+    """Production found secrets missing or weak: every one of them, in one error."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.variables = [name for name, _ in problems]
+        super().__init__("DJANGO_ENV=production", secret_rules.summary(problems))
+
+
 @dataclass
 class EnvReader:
-    """Typed access to an environment mapping, every failure reported as a ConfigError."""
+    """Typed access to an environment mapping, every failure reported as a ConfigError.
+
+    Any variable NAME may instead be given as NAME_FILE, the path of a file holding the value (Docker and
+    Kubernetes secrets); trailing newlines are dropped. Giving both is an error.
+    """
 
     environ_map: dict = field(repr=False)
+    secret_problems: list = field(default_factory=list, repr=False)
+
+    def given(self, name: str) -> bool:
+        return bool(self.environ_map.get(name) or self.environ_map.get(f"{name}_FILE"))
 
     def raw(self, name: str, default: str) -> str:
-        return self.environ_map.get(name, default)
+        value, path = self.environ_map.get(name), self.environ_map.get(f"{name}_FILE", "").strip()
+        if not path:
+            return self.environ_map.get(name, default)
+        if value:
+            raise ConfigError(name, f"set either {name} or {name}_FILE, not both")
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            reason = getattr(error, "strerror", None) or type(error).__name__
+            raise ConfigError(f"{name}_FILE", f"cannot read {path}: {reason}") from None
+        return text.rstrip("\r\n")
 
     def str(self, name: str, default: str) -> str:
         return self.raw(name, default).strip()
@@ -94,13 +121,27 @@ class EnvReader:
             raise ConfigError(name, f"expected one of {', '.join(choices)}, got {value!r}")
         return value
 
-    def secret(self, name: str, local_default: str, production: bool) -> str:
+    def secret(self, name: str, local_default: str, production: bool, required: bool = True) -> str:
+        """A secret; in production a missing (if required) or weak one is recorded for `raise_problems`."""
         value = self.raw(name, "")
-        if value:
-            return value
-        if production:
-            raise ConfigError(name, "is required when DJANGO_ENV=production")
-        return local_default
+        if not production:
+            return value or local_default
+        if not value:
+            if required:
+                self.secret_problems.append((name, secret_rules.missing(name)))
+            return ""
+        self.check_secret(name, value)
+        return value
+
+    def check_secret(self, name: str, value: str) -> None:
+        problem = secret_rules.weakness(name, value)
+        if problem:
+            self.secret_problems.append((name, problem))
+
+    def raise_problems(self) -> None:
+        """Raise one SecretsRefused naming every secret problem recorded so far (nothing if none)."""
+        if self.secret_problems:
+            raise SecretsRefused(list(self.secret_problems))
 
     def database(self, name: str, default: str) -> dict:
         url = self.raw(name, default).strip()
@@ -114,6 +155,17 @@ class EnvReader:
         if scheme != "sqlite" and not config.get("NAME"):
             raise ConfigError(name, "the URL names no database (expected .../DBNAME)")
         return config
+
+
+def check_database_secret(reader: EnvReader, config: dict, production: bool) -> None:
+    """Production: DATABASE_URL must be given, and its password (if any: none means certificate or peer
+    authentication) must be strong."""
+    if not production:
+        return
+    if not reader.given("DATABASE_URL"):
+        reader.secret_problems.append(("DATABASE_URL", secret_rules.missing("DATABASE_URL")))
+    elif config.get("PASSWORD"):
+        reader.check_secret("DATABASE_URL's password", config["PASSWORD"])
 
 
 def _in_range(name, value, minimum, maximum):
@@ -191,3 +243,22 @@ def namespace(reader: EnvReader, name: str, default: str) -> str:
     if not NAMESPACE.match(value):
         raise ConfigError(name, "must be 1-64 characters, each a letter, digit, _ or -")
     return value
+
+
+def origins(reader: EnvReader, name: str) -> list[str]:
+    """Comma-separated origins (scheme://host[:port], the host may start with *.), as CSRF_TRUSTED_ORIGINS wants."""
+    values = reader.list(name, [])
+    for value in values:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+            raise ConfigError(name, f"expected origins like https://rag.example.com, got {value!r}")
+    return [value.rstrip("/") for value in values]
+
+
+def directory(reader: EnvReader, name: str, default: str, base_dir: Path) -> Path:
+    """A directory path; a relative one is taken from the project directory."""
+    value = reader.str(name, default)
+    if not value:
+        raise ConfigError(name, "is empty; give a directory path")
+    path = Path(value)
+    return path if path.is_absolute() else base_dir / path

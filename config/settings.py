@@ -25,9 +25,16 @@ if DJANGO_ENV not in ("local", "production"):
     raise cfg.ConfigError("DJANGO_ENV", f"expected local or production, got {DJANGO_ENV!r}")
 PRODUCTION = DJANGO_ENV == "production"
 
+# --- Secrets: in production each must be given (or NAME_FILE) and strong; one error lists every problem ---
 SECRET_KEY = _read.secret("DJANGO_SECRET_KEY", "local-only-insecure-key-not-for-production", PRODUCTION)
-if PRODUCTION and len(SECRET_KEY) < 32:
-    raise cfg.ConfigError("DJANGO_SECRET_KEY", "must be at least 32 characters in production")
+DATABASES = {"default": _read.database("DATABASE_URL", cfg.LOCAL_DEFAULTS["DATABASE_URL"])}
+cfg.check_database_secret(_read, DATABASES["default"], PRODUCTION)
+NEO4J_PASSWORD = _read.secret("NEO4J_PASSWORD", cfg.LOCAL_DEFAULTS["NEO4J_PASSWORD"], PRODUCTION)
+# Bearer token for /api/*: required in production; empty in local mode turns API auth off.
+API_TOKEN = _read.secret("API_TOKEN", "", PRODUCTION)
+MILVUS_TOKEN = _read.secret("MILVUS_TOKEN", "", PRODUCTION, required=False)  # only when Milvus auth is on
+_read.raise_problems()
+
 DEBUG = _read.bool("DJANGO_DEBUG", not PRODUCTION)
 ALLOWED_HOSTS = _read.list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 
@@ -77,11 +84,6 @@ TEMPLATES = [
 ]
 
 # --- PostgreSQL (relational app data) -------------------------------------------------------
-DATABASES = {
-    "default": _read.database(
-        "DATABASE_URL", cfg.LOCAL_DEFAULTS["DATABASE_URL"]
-    )
-}
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault(
     "connect_timeout", _read.int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1, maximum=300)
@@ -92,7 +94,6 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Milvus (vectors) ------------------------------------------------------------------------
 MILVUS_URI = cfg.milvus_uri(_read, "MILVUS_URI", cfg.LOCAL_DEFAULTS["MILVUS_URI"], BASE_DIR)
-MILVUS_TOKEN = _read.raw("MILVUS_TOKEN", "")
 MILVUS_COLLECTION = cfg.collection_name(_read, "MILVUS_COLLECTION", "knowledge_chunks")
 MILVUS_INDEX_TYPE = _read.choice("MILVUS_INDEX_TYPE", "HNSW", cfg.MILVUS_INDEX_TYPES)
 MILVUS_METRIC_TYPE = _read.choice("MILVUS_METRIC_TYPE", "COSINE", cfg.MILVUS_METRIC_TYPES)
@@ -101,7 +102,6 @@ MILVUS_TIMEOUT = _read.float("MILVUS_TIMEOUT", 10.0, minimum=0.1, maximum=600)
 # --- Neo4j (knowledge graph) -----------------------------------------------------------------
 NEO4J_URI = cfg.neo4j_uri(_read, "NEO4J_URI", cfg.LOCAL_DEFAULTS["NEO4J_URI"])
 NEO4J_USER = _read.str("NEO4J_USER", cfg.LOCAL_DEFAULTS["NEO4J_USER"])
-NEO4J_PASSWORD = _read.secret("NEO4J_PASSWORD", cfg.LOCAL_DEFAULTS["NEO4J_PASSWORD"], PRODUCTION)
 NEO4J_DATABASE = _read.str("NEO4J_DATABASE", "neo4j")
 NEO4J_TIMEOUT = _read.float("NEO4J_TIMEOUT", 10.0, minimum=0.1, maximum=600)
 
@@ -188,8 +188,6 @@ SEARCH_MAX_CHUNKS_PER_DOCUMENT = _read.int("SEARCH_MAX_CHUNKS_PER_DOCUMENT", 1, 
 # Keyword leg: frequent words find candidates only while they are estimated to match at most this many chunks
 # (rarer words always do; every word still ranks). Bounds the rows ranked per query; 0: every word matches.
 SEARCH_KEYWORD_CANDIDATES = _read.int("SEARCH_KEYWORD_CANDIDATES", 500, minimum=0, maximum=10_000_000)
-# Bearer token for /api/*: required in production; empty in local mode turns API auth off.
-API_TOKEN = _read.secret("API_TOKEN", "", PRODUCTION)
 DATA_UPLOAD_MAX_MEMORY_SIZE = _read.int("API_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 
 # --- Health checks ---------------------------------------------------------------------------
@@ -201,7 +199,16 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `manage.py collectstatic` writes here (the image does it at build); with DEBUG off WhiteNoise serves it,
+# compressed and under content-hashed names (cached for a year), so no proxy rule is needed for /static/.
+STATIC_ROOT = cfg.directory(_read, "DJANGO_STATIC_ROOT", "staticfiles", BASE_DIR)
+if not DEBUG:
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                      "whitenoise.middleware.WhiteNoiseMiddleware")
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
 
 LOGGING = {
     "version": 1,
@@ -226,6 +233,20 @@ LOGGING = {
     },
 }
 
-if PRODUCTION:
-    SESSION_COOKIE_SECURE = _read.bool("DJANGO_SECURE_COOKIES", True)
-    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# --- HTTPS behind a TLS-terminating proxy (docs/production.md) ------------------------------------
+# The proxy terminates TLS and sets X-Forwarded-Proto (overwriting what the client sent); the app's port
+# must be reachable only by it. Then request.is_secure() is true for HTTPS clients, the admin's CSRF origin
+# check passes, and the SSL redirect does not loop.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if _read.bool("DJANGO_BEHIND_TLS_PROXY", PRODUCTION) else None
+CSRF_TRUSTED_ORIGINS = cfg.origins(_read, "DJANGO_CSRF_TRUSTED_ORIGINS")  # e.g. https://rag.example.com
+SECURE_SSL_REDIRECT = _read.bool("DJANGO_SSL_REDIRECT", PRODUCTION)
+# Container/Kubernetes probes, load balancer health checks and a metrics scraper call the app directly over
+# plain HTTP (no proxy, no X-Forwarded-Proto): redirecting them to https:// would fail every probe.
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics/?$"]
+SECURE_HSTS_SECONDS = _read.int("DJANGO_HSTS_SECONDS", 31536000, minimum=0) if PRODUCTION else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _read.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = _read.bool("DJANGO_HSTS_PRELOAD", False)
+if SECURE_HSTS_SECONDS and not SECURE_HSTS_PRELOAD:
+    # Preload-list submission binds the whole domain for months: the domain owner's decision, opt-in only.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _read.bool("DJANGO_SECURE_COOKIES", True) if PRODUCTION else False

@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import Warning
+from django.core.checks import Error, Warning
 
 from core.redact import redact
 from core.uris import is_milvus_lite
@@ -19,11 +19,11 @@ def check_milvus_settings(app_configs=None, **kwargs):
     problems = []
     if is_milvus_lite(uri):
         if getattr(settings, "PRODUCTION", False):
-            problems.append(Warning(
+            problems.append(Error(
                 "MILVUS_URI points at a Milvus Lite file in production.",
-                hint="Milvus Lite is an embedded single-process engine for local work and tests; "
-                     "set MILVUS_URI to the Milvus server (http://host:19530).",
-                id="vectorstore.W001",
+                hint="Milvus Lite is an embedded single-process engine for local work and tests (several "
+                     "gunicorn workers cannot share its file); set MILVUS_URI to the Milvus server (http://host:19530).",
+                id="vectorstore.E001",
             ))
         ancestor = Path(uri).parent
         while not ancestor.exists() and ancestor != ancestor.parent:

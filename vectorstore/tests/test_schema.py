@@ -3,6 +3,7 @@
 import copy
 
 import pytest
+from django.core.checks import ERROR
 from pymilvus import DataType
 
 from vectorstore import checks, schema
@@ -171,10 +172,10 @@ def test_checks_are_quiet_for_the_local_defaults(settings, tmp_path):
     assert checks.check_milvus_settings() == []
 
 
-def test_checks_warn_about_lite_in_production_and_clear_text_tokens(settings, tmp_path):
+def test_checks_refuse_lite_in_production_and_warn_about_clear_text_tokens(settings, tmp_path):
     settings.PRODUCTION = True
     settings.MILVUS_URI = str(tmp_path / "x.db")
-    assert [w.id for w in checks.check_milvus_settings()] == ["vectorstore.W001"]
+    assert [(e.id, e.level) for e in checks.check_milvus_settings()] == [("vectorstore.E001", ERROR)]
     settings.MILVUS_URI, settings.MILVUS_TOKEN = "http://milvus.example.com:19530", "root:sekrit-token"
     warnings = checks.check_milvus_settings()
     assert [w.id for w in warnings] == ["vectorstore.W003"]
