@@ -237,6 +237,16 @@ def collection_name(reader: EnvReader, name: str, default: str) -> str:
     return value
 
 
+def cron(reader: EnvReader, name: str, default: str) -> str:
+    """A cron schedule (5 fields, or 6 with seconds last, as procrastinate's periodic tasks take them)."""
+    from croniter import croniter
+
+    value = " ".join(reader.str(name, default).split())
+    if len(value.split()) not in (5, 6) or not croniter.is_valid(value):
+        raise ConfigError(name, f"expected a cron schedule such as '*/5 * * * *', got {value!r}")
+    return value
+
+
 def namespace(reader: EnvReader, name: str, default: str) -> str:
     """The deployment's namespace: 1-64 letters, digits, _ or - (it scopes everything the deployment owns)."""
     value = reader.str(name, "") or default

@@ -46,9 +46,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "procrastinate.contrib.django",  # the job queue's tables (migrations), admin and `manage.py procrastinate`
     "rag_data",
     "vectorstore",
     "graphstore",
+    "jobs",  # before ingestion: its `ingest` command (with --enqueue) replaces ingestion's
     "ingestion",
     "retrieval",
     "stores",
@@ -190,6 +192,35 @@ SEARCH_MAX_CHUNKS_PER_DOCUMENT = _read.int("SEARCH_MAX_CHUNKS_PER_DOCUMENT", 1, 
 SEARCH_KEYWORD_CANDIDATES = _read.int("SEARCH_KEYWORD_CANDIDATES", 500, minimum=0, maximum=10_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = _read.int("API_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 
+# --- Jobs: the queue of ingest/delete/reconcile/reembed work (procrastinate on PostgreSQL, docs/jobs.md) -------
+# The largest document the API accepts (an upload's bytes are kept in PostgreSQL until its job has run).
+DOCUMENT_MAX_BYTES = _read.int("DOCUMENT_MAX_BYTES", min(10 * 1024 * 1024, INGEST_MAX_FILE_BYTES), minimum=1)
+if DOCUMENT_MAX_BYTES > INGEST_MAX_FILE_BYTES:
+    raise cfg.ConfigError("DOCUMENT_MAX_BYTES", f"must be at most INGEST_MAX_FILE_BYTES ({INGEST_MAX_FILE_BYTES}), "
+                          f"got {DOCUMENT_MAX_BYTES}: ingest would skip what the API accepted")
+# A job that failed because a store was unreachable is retried this many times, waiting initial x 2^n (capped).
+JOBS_RETRY_ATTEMPTS = _read.int("JOBS_RETRY_ATTEMPTS", 5, minimum=0, maximum=100)
+JOBS_RETRY_INITIAL_WAIT = _read.float("JOBS_RETRY_INITIAL_WAIT", 2.0, minimum=0.0, maximum=3600)
+JOBS_RETRY_MAX_WAIT = _read.float("JOBS_RETRY_MAX_WAIT", 300.0, minimum=0.0, maximum=86400)
+# Jobs one worker runs at once (each in its own thread, with its own PostgreSQL connection).
+JOBS_WORKER_CONCURRENCY = _read.int("JOBS_WORKER_CONCURRENCY", 1, minimum=1, maximum=64)
+# Workers beat every JOBS_HEARTBEAT_SECONDS; one silent for JOBS_STALLED_SECONDS is dead (killed, machine lost),
+# and its running jobs are put back in the queue by the stalled-jobs check, run every JOBS_STALLED_CHECK_CRON.
+JOBS_HEARTBEAT_SECONDS = _read.float("JOBS_HEARTBEAT_SECONDS", 10.0, minimum=0.1, maximum=3600)
+JOBS_STALLED_SECONDS = _read.float("JOBS_STALLED_SECONDS", 60.0, minimum=0.5, maximum=86400)
+if JOBS_STALLED_SECONDS < 3 * JOBS_HEARTBEAT_SECONDS:
+    raise cfg.ConfigError("JOBS_STALLED_SECONDS", f"must be at least 3 x JOBS_HEARTBEAT_SECONDS "
+                          f"({3 * JOBS_HEARTBEAT_SECONDS:g}s), got {JOBS_STALLED_SECONDS:g}s: a live worker would be "
+                          "taken for dead")
+JOBS_STALLED_CHECK_CRON = cfg.cron(_read, "JOBS_STALLED_CHECK_CRON", "* * * * *")
+# The periodic drift check (the reconcile comparison, dry run) that records a drift report.
+DRIFT_CHECK_CRON = cfg.cron(_read, "DRIFT_CHECK_CRON", "*/5 * * * *")
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "concurrency": JOBS_WORKER_CONCURRENCY,
+    "update_heartbeat_interval": JOBS_HEARTBEAT_SECONDS,
+    "stalled_worker_timeout": JOBS_STALLED_SECONDS,
+}
+
 # --- Health checks ---------------------------------------------------------------------------
 HEALTH_CHECK_TIMEOUT = _read.float("HEALTH_CHECK_TIMEOUT", 3.0, minimum=0.1, maximum=120)
 
@@ -213,8 +244,10 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "core.redact.RedactingFilter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]}},
+    "filters": {"redact_secrets": {"()": "core.redact.RedactingFilter"},
+                # the job worker logs a failed job with its traceback: one line instead (jobs record the reason)
+                "one_line_job_errors": {"()": "core.redact.OneLineErrorFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["one_line_job_errors", "redact_secrets"]}},
     "root": {"handlers": ["console"], "level": _read.str("LOG_LEVEL", "INFO").upper()},
     "loggers": {
         # The drivers log connection URIs and retries at DEBUG/INFO; keep them quiet by default.
@@ -230,6 +263,10 @@ LOGGING = {
         "grpc._server": {"level": "CRITICAL"},
         # django-health-check logs a traceback per failing check; core.health logs one line instead.
         "health_check": {"level": "ERROR"},
+        # The job queue announces its tasks in every process that starts Django; the worker's own log (jobs
+        # started and ended) stays at INFO.
+        "procrastinate": {"level": "WARNING"},
+        "procrastinate.worker": {"level": "INFO"},
     },
 }
 

@@ -51,3 +51,25 @@ class RedactingFilter(logging.Filter):
         if cleaned != message or record.args:
             record.msg, record.args = cleaned, None
         return True
+
+
+class OneLineErrorFilter(logging.Filter):
+    """For loggers named by `prefixes` (e.g. the job queue's worker, which logs every failed job with its
+    traceback): the exception becomes one redacted line at the end of the message, no traceback."""
+
+    def __init__(self, prefixes: tuple[str, ...] = ("procrastinate",)):
+        super().__init__()
+        self.prefixes = tuple(prefixes)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(self.prefixes) or not record.exc_info or record.exc_info[1] is None:
+            return True
+        from core.retry import describe_error
+
+        try:
+            message = record.getMessage()
+        except Exception:
+            message = str(record.msg)
+        record.msg, record.args = f"{message}: {describe_error(record.exc_info[1])}", None
+        record.exc_info, record.exc_text = None, None
+        return True

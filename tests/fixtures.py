@@ -232,3 +232,22 @@ def fast_retries(settings):
     settings.STORE_RETRY_ATTEMPTS = 3
     settings.STORE_RETRY_INITIAL_WAIT = 0
     settings.STORE_RETRY_MAX_WAIT = 0
+
+
+# procrastinate's tables (the job queue) are not Django-managed models, so the flush after a transactional test
+# leaves them: without this, jobs one test queued would still be there (and run by a worker) in the next.
+QUEUE_TABLES = "procrastinate_events, procrastinate_periodic_defers, procrastinate_jobs, procrastinate_workers"
+
+
+@pytest.fixture(autouse=True)
+def _empty_job_queue(request):
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+        return  # a test in a transaction rolled its jobs back
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")
+        if cursor.fetchone()[0]:
+            cursor.execute(f"TRUNCATE {QUEUE_TABLES} RESTART IDENTITY CASCADE")

@@ -91,7 +91,7 @@ def published(service: dict) -> list[tuple[str, ...]]:
 
 def test_base_defines_the_stack_with_images_healthchecks_and_one_network():
     services = BASE["services"]
-    assert set(services) == STORE_SERVICES | {"app"}
+    assert set(services) == STORE_SERVICES | {"app", "worker"}
     assert list(BASE["networks"]) == ["rag"]
     for name, service in services.items():
         assert service.get("image") or service.get("build"), name
@@ -105,6 +105,11 @@ def test_base_defines_the_stack_with_images_healthchecks_and_one_network():
         assert services["app"]["depends_on"][name] == {"condition": "service_healthy"}
     for name in ("milvus-etcd", "milvus-minio"):
         assert services["milvus"]["depends_on"][name] == {"condition": "service_healthy"}
+    # The job worker: the app's image and every one of its settings, started once the app has migrated.
+    assert services["worker"]["image"] == services["app"]["image"]
+    assert environment(services["worker"]) == environment(services["app"])
+    assert services["worker"]["command"] == ["python", "manage.py", "procrastinate", "worker"]
+    assert services["worker"]["depends_on"] == {"app": {"condition": "service_healthy"}}
 
 
 def test_healthchecks_probe_each_engine_the_usual_way():
