@@ -130,6 +130,26 @@ def clean_graph(batch: int = 5000) -> None:
         driver.close()
 
 
+def loaded(manifest: dict) -> bool:
+    """Whether the stores hold exactly the corpus of `manifest`, every document complete (for --reuse)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*), count(*) FILTER (WHERE status = 'complete') FROM rag_data_document")
+        documents, complete = cursor.fetchone()
+        cursor.execute("SELECT count(*) FROM rag_data_chunk")
+        (chunks,) = cursor.fetchone()
+    if not (documents == complete == manifest["files"] and chunks == manifest["chunks"]):
+        return False
+    client = raw_milvus()
+    try:
+        from django.conf import settings
+
+        return client.has_collection(settings.MILVUS_COLLECTION)
+    finally:
+        client.close()
+
+
 def clean_postgres() -> None:
     from django.db import connection
 

@@ -66,10 +66,12 @@ def record_query(
         session=session, text=text, latency_ms=latency, parameters=dict(parameters or {}),
         results=rows, stage_latency_ms=stages,
     )
+    if session is None:
+        query.save()  # one INSERT, atomic on its own: no BEGIN/COMMIT round trips around it
+        return query
     with transaction.atomic():
         query.save()
-        if session is not None:
-            Session.objects.filter(pk=session.pk).update(last_seen_at=query.created_at)
+        Session.objects.filter(pk=session.pk).update(last_seen_at=query.created_at)
     return query
 
 

@@ -10,9 +10,9 @@ A store that cannot be reached fails the whole search with StoreUnavailable nami
 silently computed from the stores that happen to be up.
 
 Threads and connections (docs/concurrency.md): the search runs in a process-wide bounded pool of worker
-threads (SEARCH_WORKERS, and as many again for the keyword stage, so that a search never waits for a
-slot held by another search's keyword stage); each worker keeps its own PostgreSQL connection between
-searches (CONN_MAX_AGE honoured, checked with close_if_unusable_or_obsolete before each task), so a
+threads (retrieval/workers.py: SEARCH_WORKERS, and as many again for the keyword stage, so that a search
+never waits for a slot held by another search's keyword stage); each worker keeps its own PostgreSQL
+connection between searches (CONN_MAX_AGE honoured, checked before each task without a round trip), so a
 search opens no connection once the pool is warm. The caller waits at most SEARCH_TIMEOUT seconds: a
 paused store (whose driver would wait forever on an open socket) gives a DeadlineExceeded naming the
 store(s) of the stage(s) in flight, and no Query is logged. Work still running when its caller stopped
@@ -24,17 +24,12 @@ its own below SEARCH_TIMEOUT (MILVUS_TIMEOUT, graphstore.client.call_timeout(); 
 
 from __future__ import annotations
 
-import atexit
-import queue
-import threading
 import time
 import uuid
-from collections import deque
 from concurrent.futures import Future, TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
-from django.db import connections
 
 from graphstore import selectors as graph
 from rag_data import services
@@ -43,6 +38,7 @@ from textmodels.embedders import EmbedderError, get_embedder
 from retrieval.selectors import keyword_ranking
 from rag_data.models import Chunk, Document
 from retrieval.params import InvalidParameter, SearchParams, validate
+from retrieval.workers import pool as _pool, shutdown_workers
 from vectorstore import selectors as vectors
 from vectorstore.client import STORE as MILVUS, CollectionNotFound
 from vectorstore.selectors import EmbedderMismatch
@@ -116,123 +112,8 @@ def _translated(store: str, func, *args):
         raise
 
 
-_IDLE = object()
-
-
-class WorkerPool:
-    """At most `size` daemon threads, started on demand and kept; each keeps its Django connections.
-
-    The most recently idle thread takes the next task (so a sequential caller reuses one thread and one
-    connection); tasks beyond `size` running ones wait in a queue. Before each task the thread drops a
-    connection that is broken or older than CONN_MAX_AGE, as Django does between requests; its
-    connections are closed when the thread ends (shutdown(), or process exit).
-    """
-
-    def __init__(self, size: int, name: str):
-        self.size, self.name = size, name
-        self._lock = threading.Lock()
-        self._idle: list[tuple[queue.SimpleQueue, threading.Thread]] = []  # idle threads, most recent last
-        self._pending: deque = deque()
-        self._threads = 0
-        self._closed = False
-
-    def submit(self, func, *args) -> Future:
-        future: Future = Future()
-        item = (future, func, args)
-        with self._lock:
-            if self._closed:
-                raise RuntimeError(f"the {self.name} pool is shut down")
-            if self._idle:
-                self._idle.pop()[0].put(item)
-            elif self._threads < self.size:
-                self._threads += 1
-                threading.Thread(target=self._work, args=(item,), name=f"{self.name}-{self._threads}",
-                                 daemon=True).start()
-            else:
-                self._pending.append(item)
-        return future
-
-    def shutdown(self, wait: float = 0.0) -> None:
-        """Idle threads end now, closing their connections (waited for up to `wait` seconds); busy ones after
-        their task; queued tasks are cancelled."""
-        with self._lock:
-            self._closed = True
-            idle, self._idle = self._idle, []
-            pending, self._pending = list(self._pending), deque()
-        for future, _, _ in pending:
-            future.cancel()
-        for inbox, _ in idle:
-            inbox.put(None)
-        deadline = time.monotonic() + wait
-        for _, thread in idle:
-            thread.join(max(0.0, deadline - time.monotonic()))
-
-    def _work(self, item) -> None:
-        inbox: queue.SimpleQueue = queue.SimpleQueue()
-        try:
-            while item is not None:
-                future, func, args = item
-                result = error = None
-                if future.set_running_or_notify_cancel():
-                    try:
-                        for connection in connections.all(initialized_only=True):
-                            connection.close_if_unusable_or_obsolete()
-                        result = func(*args)
-                    except BaseException as raised:  # handed to whoever waits on the future
-                        error = raised
-                # Idle again (or onto the next queued task) before the caller learns the result, so that a
-                # caller submitting its next task right away finds this thread, not a new one.
-                item = self._next(inbox)
-                if error is not None:
-                    future.set_exception(error)
-                elif not future.cancelled():
-                    future.set_result(result)
-                del future, func, args, result, error
-                if item is _IDLE:
-                    item = inbox.get()
-        finally:
-            connections.close_all()
-            with self._lock:
-                self._threads -= 1
-
-    def _next(self, inbox: queue.SimpleQueue):
-        """The next queued task; None when the pool is shut down; else _IDLE, with this thread listed idle."""
-        with self._lock:
-            if self._pending:
-                return self._pending.popleft()
-            if self._closed:
-                return None
-            self._idle.append((inbox, threading.current_thread()))
-            return _IDLE
-
-
-_pools: dict[str, WorkerPool] = {}
-_pools_lock = threading.Lock()
 # Searches' tasks still running after their caller gave up, by the store they were waiting on.
 STUCK = Abandoned()
-
-
-def _pool(name: str) -> WorkerPool:
-    size = settings.SEARCH_WORKERS
-    with _pools_lock:
-        pool = _pools.get(name)
-        if pool is None or pool.size != size:
-            if pool is not None:
-                pool.shutdown()
-            pool = _pools[name] = WorkerPool(size, f"rag-{name}")
-        return pool
-
-
-@atexit.register
-def shutdown_workers(wait: float = 5.0) -> None:
-    """End the worker threads: idle ones at once, closing their PostgreSQL connections (waited for up to
-    `wait` seconds), busy ones when their task ends. The next search starts new ones. For process exit, and
-    for tests, whose database cannot be dropped while a worker is connected to it."""
-    with _pools_lock:
-        pools = list(_pools.values())
-        _pools.clear()
-    for pool in pools:
-        pool.shutdown(wait)
 
 
 def _refuse_if_stuck(params: SearchParams) -> None:

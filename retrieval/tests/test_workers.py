@@ -10,7 +10,7 @@ import pytest
 
 from core.deadline import ABANDONED, DeadlineExceeded, call_with_deadline
 from graphstore import client as graph_client
-from retrieval.pipeline import WorkerPool
+from retrieval.workers import WorkerPool
 
 
 def test_sequential_tasks_reuse_one_thread():

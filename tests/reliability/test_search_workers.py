@@ -90,3 +90,31 @@ def test_a_stuck_store_caps_the_abandoned_searches_then_fails_fast_and_recovers(
         release.set()
     assert eventually(lambda: pipeline.STUCK.count() == 0, timeout=10, interval=0.05)
     assert pipeline.search("graph search storage", k=3).hits
+
+
+def test_warm_workers_skip_the_health_check_round_trip_but_replace_a_terminated_connection(searchable, monkeypatch):
+    """Before each task a worker checks its idle connection without a `SELECT 1` (a quiet socket is alive); a
+    connection the server terminated in between is noticed (readable socket), checked, replaced: no error."""
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    checks = []
+    is_usable = DatabaseWrapper.is_usable
+    monkeypatch.setattr(DatabaseWrapper, "is_usable", lambda self: (checks.append(self.alias), is_usable(self))[1])
+    for _ in range(3):  # warm: both pools have a thread with a connection
+        assert pipeline.search("graph search storage", k=3).hits
+    checks.clear()
+    for _ in range(20):
+        assert pipeline.search("graph search storage", k=3).hits
+    assert checks == [], f"{len(checks)} health-check round trips in 20 warm searches"
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        terminated = _backends() - {cursor.fetchone()[0]}  # the workers' connections (and no one else's)
+        for pid in terminated:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    assert terminated, "no worker connection to terminate"
+    assert eventually(lambda: not terminated & _backends(), timeout=5, interval=0.05)
+    for _ in range(3):
+        result = pipeline.search("graph search storage", k=3)
+        assert result.hits and result.query_id
+    assert checks, "the terminated connections were not checked"
