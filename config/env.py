@@ -7,6 +7,7 @@ value of a secret.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,8 @@ DATABASE_SCHEMES = ("postgres", "postgresql", "pgsql", "psql", "sqlite")
 # Local defaults, shared by config/settings.py and the local stack (infrastructure/local) so they always agree.
 LOCAL_DEFAULTS = {
     "DATABASE_URL": "postgres://rag:rag-local-password@127.0.0.1:5432/rag",
-    "MILVUS_URI": ".stack/milvus-lite/knowledge.db",
+    # The Milvus server of the local stack (`make run` starts it); a path ending in .db selects Milvus Lite instead.
+    "MILVUS_URI": "http://127.0.0.1:19530",
     "MILVUS_STANDALONE_URI": "http://127.0.0.1:19530",
     "NEO4J_URI": "bolt://127.0.0.1:7687",
     "NEO4J_USER": "neo4j",
@@ -272,3 +274,12 @@ def directory(reader: EnvReader, name: str, default: str, base_dir: Path) -> Pat
         raise ConfigError(name, "is empty; give a directory path")
     path = Path(value)
     return path if path.is_absolute() else base_dir / path
+def ip_networks(reader: EnvReader, name: str, default: list[str]) -> list:
+    """A comma-separated list of IP addresses or networks (CIDR), as ipaddress network objects."""
+    networks = []
+    for item in reader.list(name, default):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(name, f"expected IP addresses or networks (CIDR), got {item!r}") from None
+    return networks

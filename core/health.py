@@ -18,7 +18,7 @@ from django.conf import settings
 from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable
 
-from core.retry import describe_error, single_attempt
+from core.retry import StoreUnavailable, describe_error, single_attempt
 
 _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=6, thread_name_prefix="store-probe")
 _IN_FLIGHT: dict[str, tuple[concurrent.futures.Future, float]] = {}
@@ -73,6 +73,8 @@ class StoreCheck(HealthCheck):
                 self.probe()
         except ServiceUnavailable as error:
             return str(error.message)
+        except StoreUnavailable as error:  # already one line naming the store and what to do
+            return str(error)
         except Exception as error:  # any driver error is a failed check, described without secrets
             return describe_error(error)
         return None

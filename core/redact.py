@@ -21,6 +21,7 @@ def secret_values() -> list[str]:
         getattr(settings, "MILVUS_TOKEN", ""),
         getattr(settings, "SECRET_KEY", ""),
         getattr(settings, "API_TOKEN", ""),
+        getattr(settings, "METRICS_TOKEN", ""),
         getattr(settings, "EMBEDDER_API_KEY", ""),
         getattr(settings, "EXTRACTOR_API_KEY", ""),
         settings.DATABASES.get("default", {}).get("PASSWORD", "") if hasattr(settings, "DATABASES") else "",

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from django.conf import settings
 from django.db import DatabaseError, connection
 
+from core import metrics
 from core.retry import StoreUnavailable, describe_error, is_transient
 from ingestion import store_sync
 from ingestion.chunking import check_parameters
@@ -155,6 +156,8 @@ def ingest_sources(sources: list[SourceFile], *, skipped: list[dict] | None = No
             run.file_done()
     finally:
         _run.reset(token)
+        for outcome, count in report.counts().items():
+            metrics.ingested(outcome, documents=count)
     return report
 
 
@@ -198,6 +201,7 @@ def _ingest_one(source: SourceFile, size: int, overlap: int, report: IngestRepor
         if document is not None and _unchanged(document, source, title, content_hash, rows):
             report.unchanged.append(source.document_id)
             report.chunks += len(rows)
+            metrics.ingested("unchanged", documents=0, chunks=len(rows))
             return None
         stale = _stale_chunk_ids(document)
         texts = [row.text for row in rows]
@@ -225,6 +229,7 @@ def _ingest_one(source: SourceFile, size: int, overlap: int, report: IngestRepor
         return failure.store if down else None
     (report.created if created else report.updated).append(source.document_id)
     report.chunks += len(rows)
+    metrics.ingested("written", documents=0, chunks=len(rows))
     return None
 
 

@@ -42,6 +42,7 @@ from retrieval.workers import pool as _pool, shutdown_workers
 from vectorstore import selectors as vectors
 from vectorstore.client import STORE as MILVUS, CollectionNotFound
 from vectorstore.selectors import EmbedderMismatch
+from core import metrics
 from core.deadline import ABANDONED, Abandoned, DeadlineExceeded
 from core.retry import StoreUnavailable, describe_error, is_transient
 
@@ -153,11 +154,17 @@ def search(text, *, k=None, filters=None, hops=None, weights=None, session=None,
         if params.weights["keyword"] > 0:
             keyword = _pool("keyword").submit(timer.run, "keyword", "PostgreSQL", _keyword_stage, params)
         main = _pool("search").submit(_search, params, timer, session, record, keyword, deadline)
-        return main.result(timeout=max(0.0, deadline - time.monotonic()))
+        result = main.result(timeout=max(0.0, deadline - time.monotonic()))
+        metrics.observe_search(result.latency_ms)
+        return result
     except FutureTimeout:
         timer.abandoned = True
+        metrics.search_failed(timer.stores())
         raise DeadlineExceeded(timer.stores(), seconds, "search stage " + (", ".join(sorted(timer.running)) or "?")) \
             from None
+    except StoreUnavailable as error:
+        metrics.search_failed(error.store)
+        raise
     finally:
         _abandon(keyword, "PostgreSQL")
         _abandon(main, timer.stores(exclude="keyword"))

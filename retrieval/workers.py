@@ -13,6 +13,7 @@ being unavailable, and is replaced before the worker's next task (Django's error
 from __future__ import annotations
 
 import atexit
+import contextvars
 import queue
 import select
 import threading
@@ -70,7 +71,8 @@ class WorkerPool:
 
     def submit(self, func, *args) -> Future:
         future: Future = Future()
-        item = (future, func, args)
+        # The caller's context (its request id, for log lines) goes with the task into the worker thread.
+        item = (future, contextvars.copy_context().run, (func, *args))
         with self._lock:
             if self._closed:
                 raise RuntimeError(f"the {self.name} pool is shut down")

@@ -23,6 +23,8 @@ ALLOWED: dict[str, set[str]] = {
     "stores": {"core", "rag_data", "vectorstore", "graphstore"},
     # The job queue runs ingestion's work (and the drift check, imported when its periodic job runs).
     "jobs": {"core", "rag_data", "textmodels", "vectorstore", "graphstore", "ingestion", "stores", "drift"},
+    # Reads the stores' health (and the drift app's latest report, looked up by name when that app is installed).
+    "observability": {"core", "stores"},
 }
 # The URL map is the top of the project: it may name every app's views.
 EXCEPTIONS = {"config/urls.py": set(ALLOWED)}

@@ -17,6 +17,7 @@ from core.redact import redact
 from core.binding import ConnectionSlot
 from core.retry import StoreUnavailable, call_with_retry, describe_error, is_transient
 from core.uris import is_milvus_lite
+from vectorstore import lite
 from vectorstore._pymilvus import MilvusClient, MilvusException, grpc
 
 STORE = "Milvus"
@@ -109,6 +110,9 @@ class MilvusConnection:
         except StoreUnavailable as error:
             raise StoreUnavailable(STORE, f"{safe_uri(self.uri)}: {error.reason}") from None
         except (MilvusException, grpc.RpcError, OSError) as error:
+            in_use = lite.explain_open_failure(self.uri) if is_lite(self.uri) else None
+            if in_use is not None:
+                raise in_use from None
             # `from None`: the driver's connection config (which holds the token) must not ride along.
             raise VectorStoreError(f"could not open Milvus at {safe_uri(self.uri)}: {describe_error(error)}") from None
 

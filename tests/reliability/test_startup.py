@@ -42,7 +42,8 @@ def test_init_stores_with_a_store_down_retries_then_exits_with_one_line(store, t
     assert result.returncode != 0, result.stdout + result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     retries = [line for line in lines if "retrying in" in line]
-    assert len(retries) == 1 and retries[0].startswith(f"{store} not reachable (attempt 1/2"), lines
+    # A log line: time, level, logger and request id ("-" outside a request) first (core.logs).
+    assert len(retries) == 1 and f" WARNING core.retry [-] {store} not reachable (attempt 1/2" in retries[0], lines
     errors = [line for line in lines if line not in retries]
     assert len(errors) == 1, lines
     assert errors[0].startswith(f"CommandError: {store} is unreachable") and "gave up after 2 attempts" in errors[0]
