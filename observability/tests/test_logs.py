@@ -86,11 +86,10 @@ def test_each_record_is_written_once(log_format):
         assert {entry["logger"] for entry in entries} == {"django.security.csrf", "django.request", "retrieval.api"}
 
 
-def test_production_logs_json_by_default():
-    from config import settings as project_settings
+def test_production_logs_json_by_default(tmp_path):
+    from config.tests.test_production import manage, production_env
 
-    assert "LOG_FORMAT" in dir(project_settings)
-    result = _run_django("from django.conf import settings; print(settings.LOG_FORMAT)",
-                         DJANGO_ENV="production", DJANGO_SECRET_KEY="k" * 40, NEO4J_PASSWORD="a-strong-password-42",
-                         API_TOKEN="t" * 40, DATABASE_URL="postgres://rag:another-password-42@127.0.0.1:5446/rag")
-    assert result.stdout.strip().splitlines()[-1] == "json", result.stderr
+    environment = production_env(tmp_path)
+    environment.pop("LOG_FORMAT", None)
+    result = manage(environment, "shell", "-c", "from django.conf import settings; print(settings.LOG_FORMAT)")
+    assert result.stdout.strip().splitlines()[-1:] == ["json"], result.stdout + result.stderr
