@@ -10,7 +10,7 @@ TEST_STACK := RAG_STACK=test $(LAUNCH)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test venv stack-up stack-down stack-status test-stack-up test-stack-down test-stack-status init bench eval \
+.PHONY: run test venv browser-deps stack-up stack-down stack-status test-stack-up test-stack-down test-stack-status init bench eval \
         clean-stack clean-test-stack
 
 ## make run: venv, the local stack the app needs, init_stores, then serve on $(HOST):$(PORT)
@@ -21,8 +21,20 @@ run: venv
 
 ## make test: venv, the whole test stack (Postgres, Milvus standalone + Lite, Neo4j), then the whole suite on it.
 ## It leaves the stack of `make run` alone (both can run at once). A subset: make test PYTEST_ARGS="-k foo"
-test: venv test-stack-up
+test: venv browser-deps test-stack-up
 	$(TEST_STACK) exec $(PY) -m pytest $(PYTEST_ARGS)
+
+## The browser test's system tools (tests/e2e, docs/testing.md): Debian's chromium, chromium-driver and nginx, installed
+## with apt-get only when missing (through sudo when not root). Nothing else in the suite needs them.
+BROWSER_TOOLS := chromium:chromium chromedriver:chromium-driver nginx:nginx-light
+browser-deps:
+	@missing=""; for pair in $(BROWSER_TOOLS); do tool=$${pair%%:*}; package=$${pair#*:}; \
+	  command -v $$tool >/dev/null 2>&1 || test -x /usr/sbin/$$tool || missing="$$missing $$package"; done; \
+	if [ -n "$$missing" ]; then \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  echo "installing$$missing (apt-get) for the browser test"; \
+	  $$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends $$missing; \
+	fi
 
 venv: $(VENV)/.installed
 
