@@ -13,10 +13,13 @@ PORT   ?= 8000
 .PHONY: run test venv browser-deps stack-up stack-down stack-status test-stack-up test-stack-down test-stack-status init bench eval \
         clean-stack clean-test-stack
 
-## make run: venv, the local stack the app needs, init_stores, then serve on $(HOST):$(PORT)
+## make run: venv, the local stack the app needs, init_stores, then serve on $(HOST):$(PORT) with one job worker
+## beside the server (stopped with it). With Milvus Lite (one process's file) no worker starts: it says so.
 run: venv
 	$(STACK) up --app
 	$(PY) manage.py init_stores
+	@$(PY) manage.py jobs_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## make test: venv, the whole test stack (Postgres, Milvus standalone + Lite, Neo4j), then the whole suite on it.

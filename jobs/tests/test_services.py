@@ -83,3 +83,27 @@ def test_only_store_outages_are_retried_with_capped_backoff(settings):
     job.attempts = 3
     assert strategy.get_retry_decision(exception=TransientJobError("Milvus down"), job=job) is None
     assert services.document_lock("a") == "document:a"
+
+
+def test_ingest_enqueue_queues_each_file_under_its_file_id(tmp_path):
+    import io
+
+    from django.core.management import call_command
+
+    from ingestion.services import document_id_for
+
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "a.md").write_bytes(TEXT)
+    (tmp_path / "kb" / "b.png").write_bytes(b"\x89PNG")
+    out = io.StringIO()
+    call_command("ingest", str(tmp_path / "kb"), "--enqueue", "--chunk-size", "400", stdout=out)
+    lines = out.getvalue().splitlines()
+    document_id = document_id_for("kb/a.md")
+    assert lines[0].startswith("job ") and f"  {document_id}  " in lines[0], lines
+    assert "skipped" in lines[1] and "unsupported extension .png" in lines[1]
+    assert lines[-1].startswith("queued 1, skipped 1")
+    upload = Upload.objects.get(document_id=document_id)
+    assert (upload.source_path, upload.name, bytes(upload.data)) == ("kb/a.md", "a.md", TEXT)
+    job = ProcrastinateJob.objects.get(task_name="jobs.ingest_upload")
+    assert job.args == {"upload_id": upload.pk, "document_id": document_id, "chunk_size": 400, "chunk_overlap": 150}
+    assert job.lock == f"document:{document_id}"

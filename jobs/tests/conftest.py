@@ -1,0 +1,12 @@
+"""Searches keep worker threads with PostgreSQL connections: end them after each test, so that the test database
+can be flushed and dropped (retrieval.pipeline.shutdown_workers)."""
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _search_workers_closed():
+    yield
+    from retrieval import pipeline
+
+    pipeline.shutdown_workers()
