@@ -23,15 +23,19 @@ def parse(argv=None) -> argparse.Namespace:
                         help=f"{QUICK_SIZE} chunks, fewer queries and requests, no paused stores")
     parser.add_argument("--only", default=",".join(BENCHMARKS), help="comma-separated subset of " + ",".join(BENCHMARKS))
     parser.add_argument("--out", type=Path, help="JSON results file (default bench/results/<timestamp>.json)")
-    parser.add_argument("--queries", type=int, help="search queries per mode (default 300, quick 40)")
+    parser.add_argument("--queries", type=int, help="search queries per mode and round (default 300, quick 40)")
+    parser.add_argument("--repeats", type=int, default=3, help="search rounds over the queries (default 3); "
+                                                               "the figures pool them, the spread is per round")
+    parser.add_argument("--warmup", type=int, default=20, help="search queries per mode run first, not counted")
     parser.add_argument("--health-requests", type=int, help="health requests with all up (default 300, quick 50)")
     parser.add_argument("--no-pause", action="store_true", help="skip health with a paused store (SIGSTOP)")
     parser.add_argument("--raw-milvus-batch", type=int, help="rows per raw Milvus insert (default: MILVUS_BATCH)")
     parser.add_argument("--raw-docs-per-tx", type=int, default=100, help="documents per raw Neo4j/PG transaction")
     parser.add_argument("--keep", action="store_true", help="leave the benchmark's data in the stores at the end")
     parser.add_argument("--reuse", action="store_true",
-                        help="search/health: reuse the corpus a --keep run left in the stores when its chunk count "
-                             "matches (skips the untimed ingest; with --keep, a 100k load is done once)")
+                        help="search: reuse the corpus a --keep run left in the stores (completing it by an idempotent "
+                             "re-ingest when needed) instead of ingesting it into empty stores; with --keep, a 100k "
+                             "load is done once")
     args = parser.parse_args(argv)
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = set(args.only) - set(BENCHMARKS)
@@ -77,6 +81,11 @@ def main(argv=None) -> int:
                                        overlap=settings.CHUNK_OVERLAP)
             if args.reuse and stack.loaded(manifest):
                 log(f"search: reusing the {largest} chunks already in the stores (--reuse)")
+            elif args.reuse:  # re-ingest is idempotent: unchanged files are skipped, missing ones written
+                log(f"search: completing the {largest} chunks in the stores (--reuse, not timed)")
+                ingest.child(workdir / f"corpus-{largest}")
+                if not stack.loaded(manifest):
+                    raise SystemExit("--reuse: the stores do not hold exactly the corpus; run without --reuse")
             else:
                 log(f"search needs {largest} chunks ingested: ingesting (not timed)")
                 stack.clean_all()
@@ -118,7 +127,7 @@ def main(argv=None) -> int:
 def search_run(args, prepared, log):
     from bench import search
 
-    return search.run(args.queries, prepared, log=log)
+    return search.run(args.queries, prepared, repeats=args.repeats, warmup=args.warmup, log=log)
 
 
 if __name__ == "__main__":

@@ -54,11 +54,15 @@ class RawSearch:
                                   output_fields=schema.OUTPUT_FIELDS, search_params=schema.search_params(limit),
                                   consistency_level=self.consistency)[0]
 
-    def _sql(self, queryset) -> list:
-        sql, params = queryset.query.sql_with_params()
+    def _sql(self, compiled) -> list:
         with self.pg.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(*compiled)
             return cursor.fetchall()
+
+    @staticmethod
+    def _compiled(queryset) -> tuple[str, tuple]:
+        """The SQL and parameters of a queryset, compiled outside the timed part (a hand-written query)."""
+        return queryset.query.sql_with_params()
 
     def run(self, text: str, mode: dict) -> dict[str, float]:
         """{call: ms} for one query; the sum is the raw figure."""
@@ -95,15 +99,15 @@ class RawSearch:
                                build_filter({"document_id": related})) if related else []
             rankings["graph"] = [h.get("entity", {}).get("chunk_id") or h.get("id") for h in graph_hits]
         if params.weights["keyword"] > 0:
-            # The project's own keyword SQL (stored search_vector column); building it may look up the
-            # query's lexemes (one small query, counted here too).
-            keyword = timed("pg_keyword", keyword_queryset, params.text, params.pool)
-            rows = [] if keyword is None else timed("pg_keyword", self._sql, keyword)
+            # The project's own keyword SQL (stored search_vector column), one GIN query; the project's lexeme
+            # lookup that chooses the matching words (selective_words) is not counted here.
+            keyword = keyword_queryset(params.text, params.pool)
+            rows = [] if keyword is None else timed("pg_keyword", self._sql, self._compiled(keyword))
             rankings["keyword"] = [row[0] for row in rows]
         wanted = {i for ranking in rankings.values() for i in ranking}
         hydrate = Chunk.objects.filter(chunk_id__in=wanted, document__status=Document.Status.COMPLETE) \
             .values_list("chunk_id", "document__document_id", "text")
-        rows = timed("pg_hydrate", self._sql, hydrate)
+        rows = timed("pg_hydrate", self._sql, self._compiled(hydrate))
         visible = {row[0] for row in rows}
         fused = fusion.fuse({s: [i for i in r if i in visible] for s, r in rankings.items()}, params.weights,
                             limit=params.k)
@@ -122,50 +126,72 @@ class RawSearch:
         return ms
 
 
-def run(queries: int, prepared, *, warmup: int = 5, log=print) -> dict:
-    """Latency per mode (project vs raw sum) and recall@10, over the data the ingest benchmark left."""
+def run(queries: int, prepared, *, repeats: int = 3, warmup: int = 20, log=print) -> dict:
+    """Latency per mode (project vs raw sum) and recall@10, over the data the ingest benchmark left.
+
+    `warmup` queries of each mode first (not counted: connections, caches, the pools' threads), then `repeats`
+    rounds of `queries` queries; in each, every query runs in every mode, project and raw back to back,
+    alternating which goes first. The figures pool all rounds; `spread` gives each round's p95 ratio.
+    """
     from retrieval.pipeline import search
 
     texts = corpus.queries(queries + warmup)
     raw = RawSearch()
-    project: dict[str, list[float]] = {m: [] for m in MODES}
-    raw_sum: dict[str, list[float]] = {m: [] for m in MODES}
-    raw_calls: dict[str, dict[str, list[float]]] = {m: {} for m in MODES}
-    stages: dict[str, dict[str, list[float]]] = {m: {} for m in MODES}
+    rounds = []
     try:
-        for number, text in enumerate(texts):
-            for name, mode in MODES.items():
-                # Alternate which side goes first: a Strong read waits for the server's next time tick,
-                # so a call made right after another one's wait can be faster than one made before it.
-                if number % 2:
-                    calls = raw.run(text, mode)
-                started = time.perf_counter()
-                result = search(text, weights=mode["weights"], hops=mode["hops"])
-                project_ms = (time.perf_counter() - started) * 1000
-                if not number % 2:
-                    calls = raw.run(text, mode)
-                if number < warmup:
-                    continue
-                project[name].append(project_ms)
-                raw_sum[name].append(sum(calls.values()))
-                for call, value in calls.items():
-                    raw_calls[name].setdefault(call, []).append(value)
-                for stage, value in result.latency_ms.items():
-                    stages[name].setdefault(stage, []).append(value)
-            if number and number % 50 == 0:
-                log(f"search: {number}/{len(texts)} queries")
+        for number, text in enumerate(texts[:warmup]):
+            for mode in MODES.values():
+                raw.run(text, mode)
+                search(text, weights=mode["weights"], hops=mode["hops"])
+        for repeat in range(repeats):
+            samples = {m: {"project": [], "raw": [], "calls": {}, "stages": {}} for m in MODES}
+            for number, text in enumerate(texts[warmup:]):
+                for name, mode in MODES.items():
+                    # Alternate which side goes first: a call right after another's wait may be faster.
+                    project_first = (number + repeat) % 2 == 0
+                    if not project_first:
+                        calls = raw.run(text, mode)
+                    started = time.perf_counter()
+                    result = search(text, weights=mode["weights"], hops=mode["hops"])
+                    project_ms = (time.perf_counter() - started) * 1000
+                    if project_first:
+                        calls = raw.run(text, mode)
+                    sample = samples[name]
+                    sample["project"].append(project_ms)
+                    sample["raw"].append(sum(calls.values()))
+                    for call, value in calls.items():
+                        sample["calls"].setdefault(call, []).append(value)
+                    for stage, value in result.latency_ms.items():
+                        sample["stages"].setdefault(stage, []).append(value)
+                if number and number % 100 == 0:
+                    log(f"search: round {repeat + 1}/{repeats}, {number}/{queries} queries")
+            rounds.append(samples)
+            log("search: round {}/{}: p95 ratios {}".format(repeat + 1, repeats, ", ".join(
+                f"{m} {ratio(summary(r['project'])['p95'], summary(r['raw'])['p95'])}" for m, r in samples.items())))
     finally:
         raw.close()
+    return {"queries": queries, "repeats": repeats, "warmup": warmup, "modes": combine(rounds),
+            "recall": recall_at_10(texts[warmup:], prepared)}
+
+
+def combine(rounds: list[dict]) -> dict:
+    """Per mode: the pooled summaries, ratios, per-call and per-stage p50/p95, and each round's p95 ratio."""
     modes = {}
-    for name in MODES:
-        p, r = summary(project[name]), summary(raw_sum[name])
+    for name in rounds[0]:
+        pooled = {key: [v for r in rounds for v in r[name][key]] for key in ("project", "raw")}
+        calls = {c: [v for r in rounds for v in r[name]["calls"].get(c, [])] for c in rounds[0][name]["calls"]}
+        stages = {s: [v for r in rounds for v in r[name]["stages"].get(s, [])] for s in rounds[0][name]["stages"]}
+        p, r = summary(pooled["project"]), summary(pooled["raw"])
+        per_round = [ratio(summary(x[name]["project"]).get("p95"), summary(x[name]["raw"]).get("p95"))
+                     for x in rounds]
         modes[name] = {
             "project_ms": p, "raw_sum_ms": r,
             "p95_ratio": ratio(p.get("p95"), r.get("p95")), "p50_ratio": ratio(p.get("p50"), r.get("p50")),
-            "raw_calls_p50_ms": {c: summary(v)["p50"] for c, v in raw_calls[name].items()},
-            "project_stages_p50_ms": {s: summary(v)["p50"] for s, v in stages[name].items()},
+            "p95_ratio_per_round": per_round,
+            "raw_calls_ms": {c: {k: summary(v)[k] for k in ("p50", "p95")} for c, v in calls.items()},
+            "project_stages_ms": {s: {k: summary(v)[k] for k in ("p50", "p95")} for s, v in stages.items()},
         }
-    return {"queries": queries, "warmup": warmup, "modes": modes, "recall": recall_at_10(texts[warmup:], prepared)}
+    return modes
 
 
 def recall_at_10(texts: list[str], prepared, k: int = 10) -> dict:

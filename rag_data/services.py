@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from rag_data import inserts
 from rag_data.models import (
     IDENTIFIER_MAX, SET_NAME, SET_NAME_MAX, Chunk, EvaluationCase, Feedback, Query, Session,
 )
@@ -67,10 +68,9 @@ def record_query(
         results=rows, stage_latency_ms=stages,
     )
     if session is None:
-        query.save()  # one INSERT, atomic on its own: no BEGIN/COMMIT round trips around it
-        return query
+        return inserts.insert(query)  # one autocommit INSERT (atomic on its own), its SQL built once
     with transaction.atomic():
-        query.save()
+        inserts.insert(query)
         Session.objects.filter(pk=session.pk).update(last_seen_at=query.created_at)
     return query
 

@@ -35,8 +35,7 @@ from graphstore import selectors as graph
 from rag_data import services
 from retrieval import fusion
 from textmodels.embedders import EmbedderError, get_embedder
-from retrieval.selectors import keyword_ranking
-from rag_data.models import Chunk, Document
+from retrieval.selectors import keyword_ranking, visible_chunks
 from retrieval.params import InvalidParameter, SearchParams, validate
 from retrieval.workers import pool as _pool, shutdown_workers
 from vectorstore import selectors as vectors
@@ -254,13 +253,7 @@ def _keyword_stage(params: SearchParams) -> tuple[list[str], dict[str, dict]]:
 
 def _visible_chunks(rankings: dict[str, list[str]]) -> dict[str, tuple[str, str]]:
     """{chunk_id: (document_id, text)} for the candidates whose document is complete in all three stores."""
-    ids = {chunk_id for ranking in rankings.values() for chunk_id in ranking}
-    if not ids:
-        return {}
-    rows = Chunk.objects.filter(chunk_id__in=ids, document__status=Document.Status.COMPLETE).values_list(
-        "chunk_id", "document__document_id", "text"
-    )
-    return {chunk_id: (document_id, text) for chunk_id, document_id, text in rows}
+    return visible_chunks({chunk_id for ranking in rankings.values() for chunk_id in ranking})
 
 
 def _metadata_for(chunk_ids: list[str]) -> dict[str, dict]:

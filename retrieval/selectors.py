@@ -7,6 +7,7 @@ rows, instead of running to_tsvector() over the text of every candidate chunk at
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -158,3 +159,29 @@ def keyword_ranking(text: str, limit: int) -> list[str]:
     """Chunk ids of complete documents matching `text` in PostgreSQL full-text search ('english'), best first."""
     queryset = keyword_queryset(text, limit)
     return [] if queryset is None else list(queryset)
+
+
+@functools.cache
+def _visible_chunks_sql() -> str:
+    """The hydration query, built once from the models' metadata (identifiers only; every value is a parameter)."""
+    q = connection.ops.quote_name
+    chunk, document = Chunk._meta, Document._meta
+    column = lambda meta, name: q(meta.get_field(name).column)  # noqa: E731
+    return (f"SELECT c.{column(chunk, 'chunk_id')}, d.{column(document, 'document_id')}, c.{column(chunk, 'text')} "
+            f"FROM {q(chunk.db_table)} c JOIN {q(document.db_table)} d "
+            f"ON d.{q(document.pk.column)} = c.{column(chunk, 'document')} "
+            f"WHERE c.{column(chunk, 'chunk_id')} = ANY(%s) AND d.{column(document, 'status')} = %s")
+
+
+def visible_chunks(chunk_ids) -> dict[str, tuple[str, str]]:
+    """{chunk_id: (document_id, text)} for the given chunks whose document is complete in all three stores.
+
+    One indexed query on every search, so its SQL is built once rather than compiled by the ORM per call
+    (the same rows as Chunk.objects.filter(chunk_id__in=..., document__status=COMPLETE)).
+    """
+    ids = list(chunk_ids)
+    if not ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(_visible_chunks_sql(), [ids, Document.Status.COMPLETE.value])
+        return {chunk_id: (document_id, text) for chunk_id, document_id, text in cursor.fetchall()}
