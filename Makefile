@@ -18,7 +18,7 @@ PORT   ?= 8000
 run: venv
 	$(STACK) up --app
 	$(PY) manage.py init_stores
-	@$(PY) manage.py jobs_worker & worker=$$!; \
+	@$(PY) manage.py jobs_worker --own-process-group & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 

@@ -107,3 +107,14 @@ def test_ingest_enqueue_queues_each_file_under_its_file_id(tmp_path):
     job = ProcrastinateJob.objects.get(task_name="jobs.ingest_upload")
     assert job.args == {"upload_id": upload.pk, "document_id": document_id, "chunk_size": 400, "chunk_overlap": 150}
     assert job.lock == f"document:{document_id}"
+
+
+def test_jobs_worker_refuses_milvus_lite_in_one_line(settings, tmp_path):
+    import io
+
+    from django.core.management import call_command
+
+    settings.MILVUS_URI = str(tmp_path / "lite.db")
+    out = io.StringIO()
+    call_command("jobs_worker", stdout=out)
+    assert out.getvalue().count("\n") == 1 and "no worker started: MILVUS_URI is a Milvus Lite file" in out.getvalue()
