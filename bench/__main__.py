@@ -29,7 +29,7 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=20, help="search queries per mode run first, not counted")
     parser.add_argument("--health-requests", type=int, help="health requests with all up (default 300, quick 50)")
     parser.add_argument("--no-pause", action="store_true", help="skip health with a paused store (SIGSTOP)")
-    parser.add_argument("--raw-milvus-batch", type=int, help="rows per raw Milvus insert (default: MILVUS_BATCH)")
+    parser.add_argument("--raw-milvus-batch", type=int, help="rows per raw Milvus insert (default: as many as fit the project's message size)")
     parser.add_argument("--raw-docs-per-tx", type=int, default=100, help="documents per raw Neo4j/PG transaction")
     parser.add_argument("--keep", action="store_true", help="leave the benchmark's data in the stores at the end")
     parser.add_argument("--reuse", action="store_true",

@@ -1,8 +1,17 @@
 """Ingest throughput: the project (`ingest_paths`, in a child process, for its peak RSS) beside the raw clients.
 
-The child is `python -m bench.ingest CORPUS_DIR`: it runs ingestion exactly as `manage.py ingest` does
-and prints one JSON line: wall time, outcome counts, the time spent per step (measured by wrapping the
-module functions ingestion calls, which adds a few microseconds per document), and its peak RSS.
+The child is `python -m bench.ingest CORPUS_DIR [--precomputed | --embed-only]`: it runs ingestion exactly as
+`manage.py ingest` does and prints one JSON line: wall time, outcome counts, the time spent per step
+(measured by wrapping the module functions ingestion calls, which adds a few microseconds per group; the
+embed and extract steps run in the worker thread, overlapped with the writes, so the steps add up to more
+than the wall time), and its peak RSS. With --precomputed the embedder and extractor are replaced by the
+vectors and concepts raw.prepare cached (the same values), so the run measures the write path alone, which
+is what the raw baselines do; with --embed-only it times the embedder alone over the same chunks, in the
+same groups, and writes nothing.
+
+Per size: the raw baselines, the project with precomputed vectors (ratio_vs_slowest_raw), the same files
+again (unchanged), then the project from scratch with the configured embedder, and the embedder alone
+(wall_vs_embedder: the goal is that the writes hide behind the embedder).
 """
 
 from __future__ import annotations
@@ -19,10 +28,10 @@ from bench import corpus, raw, stack
 from bench.stats import ratio
 
 STEPS = {  # ingestion calls these through the module attribute, so wrapping them times each step
-    "ingestion.store_sync": ("embed", "concepts", "write_milvus", "write_neo4j"),
-    "rag_data.ledger": ("begin", "mark_in_milvus", "mark_in_neo4j", "mark_complete"),
-    "vectorstore.services": ("delete_document_chunks", "upsert_chunks"),
-    "graphstore.services": ("write_document",),
+    "ingestion.store_sync": ("embed", "concepts", "write_milvus_group", "write_neo4j_group"),
+    "rag_data.ledger": ("begin_group", "mark_group", "documents_lock"),
+    "vectorstore.services": ("delete_document_chunks", "delete_chunks", "upsert_chunks"),
+    "graphstore.services": ("write_documents",),
 }
 
 
@@ -30,10 +39,11 @@ def run(sizes: list[int], workdir: Path, *, raw_milvus_batch: int | None = None,
         log=print) -> dict:
     from django.conf import settings
 
-    from ingestion.store_sync import MILVUS_BATCH
+    from ingestion.store_sync import MILVUS_MESSAGE_BYTES
 
     size, overlap = settings.CHUNK_SIZE, settings.CHUNK_OVERLAP
-    batch = raw_milvus_batch or MILVUS_BATCH
+    # The raw side inserts in messages as large as the project's group upserts (cut at the same byte size).
+    batch = raw_milvus_batch or MILVUS_MESSAGE_BYTES // (settings.EMBEDDING_DIM * 4 + 256)
     results = []
     for chunks in sizes:
         directory = workdir / f"corpus-{chunks}"
@@ -50,31 +60,36 @@ def run(sizes: list[int], workdir: Path, *, raw_milvus_batch: int | None = None,
             baselines.append(func(prepared, arg))
         stack.drop_collection(stack.RAW_COLLECTION)
         del prepared
-        log(f"ingest {chunks}: project (child process)")
-        first = child(directory)
+        log(f"ingest {chunks}: project, vectors and concepts precomputed (child process)")
+        first = child(directory, "--precomputed")
         log(f"ingest {chunks}: project again, unchanged files")
         again = child(directory)
+        stack.clean_all()
+        log(f"ingest {chunks}: project with the embedder {settings.EMBEDDER} (child process)")
+        full = child(directory)
+        log(f"ingest {chunks}: the embedder alone over the same chunks (child process)")
+        embedder = child(directory, "--embed-only")
         slowest = min(baselines, key=lambda b: b["chunks_per_s"])
         project_rate = chunks / first["seconds"]
-        write_seconds = first["seconds"] - first["steps_s"].get("embed", 0) - first["steps_s"].get("concepts", 0)
         results.append({
             "chunks": chunks, "corpus": manifest, "raw": baselines,
-            "project": {**first, "chunks_per_s": round(project_rate, 1),
-                        "write_path_chunks_per_s": round(chunks / write_seconds, 1) if write_seconds > 0 else None},
+            "project": {**first, "chunks_per_s": round(project_rate, 1), "write_path_chunks_per_s": round(project_rate, 1)},
             "reingest_unchanged": {**again, "chunks_per_s": round(chunks / again["seconds"], 1)},
+            "with_embedder": {**full, "chunks_per_s": round(chunks / full["seconds"], 1)},
+            "embedder_alone": embedder,
+            "wall_vs_embedder": ratio(full["seconds"], embedder["seconds"]),
             "slowest_raw": slowest["store"],
             "ratio_vs_slowest_raw": ratio(project_rate, slowest["chunks_per_s"]),
-            "write_path_ratio_vs_slowest_raw": ratio(chunks / write_seconds if write_seconds > 0 else None,
-                                                     slowest["chunks_per_s"]),
-            "peak_rss_mb": first["peak_rss_mb"],
+            "write_path_ratio_vs_slowest_raw": ratio(project_rate, slowest["chunks_per_s"]),
+            "peak_rss_mb": full["peak_rss_mb"],
         })
     return {"chunk_size": size, "chunk_overlap": overlap, "raw_milvus_batch": batch,
             "raw_docs_per_tx": raw_docs_per_tx, "sizes": results}
 
 
-def child(directory: Path) -> dict:
+def child(directory: Path, *flags: str) -> dict:
     """Run the project's ingestion in a fresh interpreter; its JSON line, plus the RSS the kernel reports."""
-    process = subprocess.Popen([sys.executable, "-m", "bench.ingest", str(directory)], stdout=subprocess.PIPE,
+    process = subprocess.Popen([sys.executable, "-m", "bench.ingest", str(directory), *flags], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=dict(os.environ))
     stdout, stderr = process.communicate()
     if process.returncode != 0:
@@ -110,10 +125,58 @@ def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def _child_main(directory: str) -> None:
+def _precompute(directory: str) -> None:
+    """Replace the embedder and extractor calls by lookups of raw.prepare's cached values (the same values)."""
+    from django.conf import settings
+
+    from ingestion import store_sync
+
+    prepared = raw.prepare(Path(directory), settings.CHUNK_SIZE, settings.CHUNK_OVERLAP)
+    vectors: dict[str, list[float]] = {}
+    position = 0
+    concepts: dict[tuple, tuple] = {}
+    for document in prepared.documents:
+        texts = tuple(row[2] for row in document["rows"])
+        for text in texts:
+            vectors[text] = prepared.vectors[position].tolist()
+            position += 1
+        concepts[texts] = (document["concepts"], document["pairs"])
+    store_sync.embed = lambda texts: [vectors[text] for text in texts]
+    store_sync.concepts = lambda texts: concepts[tuple(texts)]
+
+
+def _embed_only(directory: str) -> dict:
+    """The embedder alone over the corpus's chunks, in the groups ingest sends (files read and chunked first)."""
+    from django.conf import settings
+
+    from ingestion.services import chunks_for, discover, read_source
+    from textmodels.embedders import get_embedder
+
+    sources, _ = discover([directory], stack.ID_PREFIX)
+    groups = []
+    for start in range(0, len(sources), settings.INGEST_GROUP_SIZE):
+        texts = []
+        for source in sources[start:start + settings.INGEST_GROUP_SIZE]:
+            parsed, _ = read_source(source.path, settings.INGEST_MAX_FILE_BYTES)
+            texts += [piece.text for piece in chunks_for(parsed, settings.CHUNK_SIZE, settings.CHUNK_OVERLAP)]
+        groups.append(texts)
+    started = time.perf_counter()
+    embedder = get_embedder()
+    for texts in groups:
+        embedder.embed(texts)
+    return {"seconds": round(time.perf_counter() - started, 3), "chunks": sum(map(len, groups)),
+            "embedder": settings.EMBEDDER, "peak_rss_mb": _peak_rss_mb()}
+
+
+def _child_main(directory: str, flags: list[str]) -> None:
     import django
 
     django.setup()
+    if "--embed-only" in flags:
+        print(json.dumps(_embed_only(directory)))
+        return
+    if "--precomputed" in flags:
+        _precompute(directory)
     from ingestion.services import ingest_paths
 
     steps: dict[str, float] = {}
@@ -124,8 +187,9 @@ def _child_main(directory: str) -> None:
     print(json.dumps({"seconds": round(seconds, 3), "counts": report.counts(),
                       "failures": [failure["reason"][:300] for failure in report.failed[:3]],
                       "steps_s": {name: round(value, 3) for name, value in steps.items()},
+                      "stage_s": {name: round(value, 3) for name, value in report.stage_seconds.items()},
                       "peak_rss_mb": _peak_rss_mb()}))
 
 
 if __name__ == "__main__":
-    _child_main(sys.argv[1])
+    _child_main(sys.argv[1], sys.argv[2:])

@@ -2,7 +2,7 @@
 
 The rows are the project's own (ids, texts, vectors, concepts computed by the project's pure functions,
 outside the timed part); only the store calls are timed. Milvus: `insert` of the same rows in batches of
-the project's MILVUS_BATCH. Neo4j: the same MERGE clauses the project issues, UNWIND over a batch of
+as many rows as the project's message size allows (bench.ingest). Neo4j: the same MERGE clauses the project issues, UNWIND over a batch of
 documents in one transaction. PostgreSQL: COPY of the same document and chunk rows.
 """
 

@@ -160,6 +160,7 @@ EXTRACTOR_MAX_CONCEPTS = _read.int("EXTRACTOR_MAX_CONCEPTS", 12, minimum=1, maxi
 CHUNK_SIZE = _read.int("CHUNK_SIZE", 1000, minimum=50, maximum=60000)
 CHUNK_OVERLAP = _read.int("CHUNK_OVERLAP", 150, minimum=0, maximum=CHUNK_SIZE - 1)
 INGEST_MAX_FILE_BYTES = _read.int("INGEST_MAX_FILE_BYTES", 10 * 1024 * 1024, minimum=1)
+INGEST_GROUP_SIZE = _read.int("INGEST_GROUP_SIZE", 64, minimum=1, maximum=10_000)
 SEARCH_DEFAULT_K = _read.int("SEARCH_DEFAULT_K", 10, minimum=1, maximum=200)
 SEARCH_MAX_K = _read.int("SEARCH_MAX_K", 100, minimum=1, maximum=1000)
 SEARCH_GRAPH_HOPS = _read.int("SEARCH_GRAPH_HOPS", 1, minimum=0, maximum=3)

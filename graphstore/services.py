@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping
 
-from graphstore import client, selectors
+from graphstore import client, group_statements, selectors
 from graphstore.schema import (
     EXPECTED_CONSTRAINTS,
     GRAPH_FORMAT,
@@ -227,6 +227,48 @@ def write_document(document_id: str, title: str | None, source: str | None, cont
     pairs = contribution_rows(concepts, pairs)
     properties = {"title": title, "source": source, "content_hash": content_hash}
     return client.execute_write(_write_document_tx, client.namespace(), document_id, properties, rows, pairs)
+
+
+def _write_documents_tx(tx, namespace: str, docs: list[dict], mentions: list[dict], contributions: list[dict]):
+    ids = [doc["document_id"] for doc in docs]
+    tx.run(group_statements.UPSERT_DOCUMENTS, namespace=namespace, docs=docs, graph_format=GRAPH_FORMAT)
+    _run(tx, group_statements.WITHDRAW, namespace=namespace, ids=ids)
+    dropped = _run(tx, group_statements.DROP_STALE_MENTIONS, namespace=namespace, docs=docs)["dropped"]
+    removed = _run(tx, _DELETE_UNMENTIONED, namespace=namespace, names=dropped)["removed"] if dropped else 0
+    linked = _run(tx, group_statements.LINK_CONCEPTS, namespace=namespace, rows=mentions)["linked"] if mentions else 0
+    edges: dict[tuple[str, str], dict[str, float]] = {}
+    for row in contributions:
+        edges.setdefault((row["a"], row["b"]), {})[row["document_id"]] = row["weight"]
+    related = 0
+    if edges:
+        for record in tx.run(group_statements.READ_EDGES, namespace=namespace, pairs=[list(pair) for pair in edges]):
+            kept = zip(record["docs"] or [], record["weights"] or [])
+            edges[(record["a"], record["b"])].update((doc, weight) for doc, weight in kept if doc not in edges)
+        rows = [{"a": a, "b": b, "docs": sorted(by_doc), "weights": [by_doc[doc] for doc in sorted(by_doc)]}
+                for (a, b), by_doc in edges.items()]
+        related = _run(tx, group_statements.SET_EDGES, namespace=namespace, rows=rows)["related"]
+    return {"mentions": linked, "related": related, "concepts_removed": removed}
+
+
+def write_documents(documents: Iterable[Mapping]) -> dict:
+    """write_document for many documents in one managed transaction, one statement per write kind.
+
+    Each of `documents` has document_id, title, source, content_hash, concepts ({name: count}) and pairs
+    ([(a, b, weight)]). The result is the graph write_document would leave after writing them one by one:
+    each document's contribution is its own (docs/graph.md). Returns the summed counts.
+    """
+    docs, mentions, contributions = [], [], []
+    for document in documents:
+        document_id = checked_name(document["document_id"], "document_id")
+        rows = mention_rows(document["concepts"])
+        docs.append({"document_id": document_id, "title": document["title"], "source": document["source"],
+                     "content_hash": document["content_hash"], "names": [row["name"] for row in rows]})
+        mentions.extend({"document_id": document_id, **row} for row in rows)
+        contributions.extend({"document_id": document_id, **row}
+                             for row in contribution_rows(document["concepts"], document["pairs"]))
+    if not docs:
+        return {"mentions": 0, "related": 0, "concepts_removed": 0}
+    return client.execute_write(_write_documents_tx, client.namespace(), docs, mentions, contributions)
 
 
 def upsert_document(document_id: str, title: str | None, source: str | None, content_hash: str | None) -> bool:

@@ -173,12 +173,21 @@ def reassemble(chunk_texts: list[str]) -> str:
     parts: list[str] = []
     previous = ""
     for text in chunk_texts:
-        cut = 0
-        for length in range(min(len(previous) - 1, len(text)), 0, -1):
-            # The chunker restarts at a word start, so a real overlap follows whitespace in the previous chunk.
-            if previous[-length - 1].isspace() and previous.endswith(text[:length]):
-                cut = length
-                break
-        parts.append(text[cut:])
+        parts.append(text[_overlap(previous, text):])
         previous = text
     return "\n\n".join(part.strip() for part in parts if part.strip())
+
+
+def _overlap(previous: str, text: str) -> int:
+    """The longest `length` (< len(previous), <= len(text)) with previous ending in text[:length] right after
+    whitespace (the chunker restarts at a word start), 0 if none. The longest overlap starts earliest, so the
+    candidate starts are visited in order, jumping with str.find to those holding text's first character."""
+    if not previous or not text:
+        return 0
+    start = max(1, len(previous) - len(text))
+    first = text[0]
+    while (start := previous.find(first, start)) != -1:
+        if previous[start - 1].isspace() and text.startswith(previous[start:]):
+            return len(previous) - start
+        start += 1
+    return 0

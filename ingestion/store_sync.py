@@ -27,7 +27,8 @@ from textmodels.embedders import get_embedder
 from textmodels.extractors import co_occurrence, get_extractor
 from vectorstore import services as vectorstore
 
-MILVUS_BATCH = 256  # rows per upsert: bounded message size even with long chunks
+MILVUS_BATCH = 256  # rows per upsert of one document (reconcile, reembed)
+MILVUS_MESSAGE_BYTES = 32 * 1024 * 1024  # a group's upsert is cut to stay well under the server's 64 MiB gRPC limit
 
 
 class StoreFailure(Exception):
@@ -106,6 +107,46 @@ def write_milvus(document: Document, chunks: Sequence, vectors: Sequence[Sequenc
         if gone:
             vectorstore.delete_chunks(gone)
     return vectorstore.upsert_chunks(rows, batch_size=MILVUS_BATCH)
+
+
+def rows_per_message(rows: Sequence[dict]) -> int:
+    """Rows per upsert call so that one call's message stays under MILVUS_MESSAGE_BYTES (vectors as float32,
+    ids and metadata as text, each with some framing), at least 1."""
+    if not rows:
+        return 1
+    sample = rows[: min(len(rows), 64)]
+    per_row = max(len(row["embedding"]) * 4 + len(row["chunk_id"]) + len(row["document_id"])
+                  + len(str(row["metadata"])) + 64 for row in sample)
+    return max(1, MILVUS_MESSAGE_BYTES // per_row)
+
+
+def write_milvus_group(items: Sequence[tuple[Document, Sequence, Sequence[Sequence[float]], Sequence[str] | None]]) -> int:
+    """write_milvus for a group of (document, chunks, vectors, stale chunk ids or None): one delete of the
+    gone rows by key, one delete by expression for the documents whose rows are not known exactly, then one
+    upsert of all the group's rows (cut only at the message limit)."""
+    rows, gone, unknown = [], set(), []
+    for document, chunks, vectors, stale in items:
+        document_rows = milvus_rows(document, chunks, vectors)
+        rows.extend(document_rows)
+        if stale is None:
+            unknown.append(document.document_id)
+        else:
+            gone |= set(stale) - {row["chunk_id"] for row in document_rows}
+    if unknown:
+        vectorstore.delete_document_chunks(unknown)
+    if gone:
+        vectorstore.delete_chunks(sorted(gone))
+    return vectorstore.upsert_chunks(rows, batch_size=rows_per_message(rows))
+
+
+def write_neo4j_group(items: Sequence[tuple[Document, tuple[dict[str, int], list[tuple[str, str, int]]]]]) -> int:
+    """write_neo4j for a group of (document, (concepts, pairs)): one transaction under the namespace's graph
+    lock, taken once for the group (graphstore.services.write_documents)."""
+    documents = [{"document_id": d.document_id, "title": d.title, "source": d.source_path,
+                  "content_hash": d.content_hash, "concepts": found, "pairs": pairs}
+                 for d, (found, pairs) in items]
+    with ledger.graph_lock(settings.RAG_NAMESPACE):
+        return graph.write_documents(documents)["mentions"]
 
 
 def concepts(chunk_texts: Sequence[str]) -> tuple[dict[str, int], list[tuple[str, str, int]]]:

@@ -122,7 +122,8 @@ def test_delete_document_removes_it_from_all_three(stores, corpus):
         delete_document("nope")
 
 
-def test_a_store_failure_marks_the_document_failed_and_the_batch_goes_on(outage_stores, corpus):
+def test_a_store_failure_marks_the_document_failed_and_the_batch_goes_on(outage_stores, corpus, settings):
+    settings.INGEST_GROUP_SIZE = 1  # file by file (groups: test_groups.py)
     def take_neo4j_away_after_the_first_file(done, total, path):
         if done == 1:
             outage_stores.start()
@@ -139,7 +140,8 @@ def test_a_store_failure_marks_the_document_failed_and_the_batch_goes_on(outage_
     assert set(milvus_state()) == set(pg_state())  # Milvus was written before the graph failed
 
 
-def test_after_three_outage_failures_the_rest_is_not_attempted(outage_stores, corpus):
+def test_after_three_outage_failures_the_rest_is_not_attempted(outage_stores, corpus, settings):
+    settings.INGEST_GROUP_SIZE = 1
     for n in range(3):
         (corpus / f"extra{n}.txt").write_text(f"Extra document number {n} about outages and retries.")
 

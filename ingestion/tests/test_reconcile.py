@@ -60,7 +60,8 @@ def test_reconcile_repairs_every_kind_of_drift(stores, corpus):
     assert own_drift(again) == {}  # idempotent
 
 
-def test_reconcile_completes_a_document_left_failed_by_a_real_outage(outage_stores, corpus):
+def test_reconcile_completes_a_document_left_failed_by_a_real_outage(outage_stores, corpus, settings):
+    settings.INGEST_GROUP_SIZE = 2  # the outage starts after the first group of two
     report = ingest_paths([corpus], progress=lambda done, total, path: done == 2 and outage_stores.start())
     assert len(report.created) == 2 and len(report.failed) == 2
     pending = {row["document_id"] for row in report.failed}
