@@ -274,6 +274,8 @@ def directory(reader: EnvReader, name: str, default: str, base_dir: Path) -> Pat
         raise ConfigError(name, "is empty; give a directory path")
     path = Path(value)
     return path if path.is_absolute() else base_dir / path
+
+
 def ip_networks(reader: EnvReader, name: str, default: list[str]) -> list:
     """A comma-separated list of IP addresses or networks (CIDR), as ipaddress network objects."""
     networks = []
@@ -283,3 +285,28 @@ def ip_networks(reader: EnvReader, name: str, default: list[str]) -> list:
         except ValueError:
             raise ConfigError(name, f"expected IP addresses or networks (CIDR), got {item!r}") from None
     return networks
+
+
+RATE = re.compile(r"^(?P<count>[0-9]+)/(?P<period>[0-9]*)(?P<unit>[smhd])$")
+
+
+def rate(reader: EnvReader, name: str, default: str) -> str:
+    """A request rate as django-ratelimit reads it: N/s, N/m, N/h, N/d (or N/10m, ...); empty = no limit."""
+    value = reader.str(name, default).replace(" ", "")
+    if not value:
+        return ""
+    match = RATE.match(value)
+    if match is None or int(match["count"]) < 1 or (match["period"] and int(match["period"]) < 1):
+        raise ConfigError(name, f"expected a rate such as 120/m (N per s, m, h or d), or empty for none, got {value!r}")
+    return value
+
+
+def cache_url(reader: EnvReader, name: str) -> dict | None:
+    """A Django CACHES entry from a cache URL (redis://, pymemcache://, ...), or None when unset."""
+    value = reader.str(name, "")
+    if not value:
+        return None
+    try:
+        return environ.Env.cache_url_config(value)
+    except Exception as error:  # django-environ raises several types; the URL may hold a password
+        raise ConfigError(name, f"malformed cache URL ({type(error).__name__})") from None

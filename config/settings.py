@@ -30,7 +30,8 @@ SECRET_KEY = _read.secret("DJANGO_SECRET_KEY", "local-only-insecure-key-not-for-
 DATABASES = {"default": _read.database("DATABASE_URL", cfg.LOCAL_DEFAULTS["DATABASE_URL"])}
 cfg.check_database_secret(_read, DATABASES["default"], PRODUCTION)
 NEO4J_PASSWORD = _read.secret("NEO4J_PASSWORD", cfg.LOCAL_DEFAULTS["NEO4J_PASSWORD"], PRODUCTION)
-# Bearer token for /api/*: required in production; empty in local mode turns API auth off.
+# Bootstrap bearer key for /api/* (all scopes), beside the per-client keys of `manage.py api_key` (docs/api.md):
+# required in production; empty in local mode turns API auth off (a valid key sent is still used).
 API_TOKEN = _read.secret("API_TOKEN", "", PRODUCTION)
 MILVUS_TOKEN = _read.secret("MILVUS_TOKEN", "", PRODUCTION, required=False)  # only when Milvus auth is on
 _read.raise_problems()
@@ -55,6 +56,10 @@ INSTALLED_APPS = [
     "retrieval",
     "stores",
     "observability",
+    "apikeys",
+    "api",
+    "ninja",  # serves the API docs page's assets (Swagger UI) from its own static files: no CDN
+    "django_ratelimit",  # its system checks look at the rate-limit cache
     "health_check",  # after stores, whose `health_check` command replaces the library's
 ]
 
@@ -194,6 +199,19 @@ SEARCH_MAX_CHUNKS_PER_DOCUMENT = _read.int("SEARCH_MAX_CHUNKS_PER_DOCUMENT", 1, 
 # (rarer words always do; every word still ranks). Bounds the rows ranked per query; 0: every word matches.
 SEARCH_KEYWORD_CANDIDATES = _read.int("SEARCH_KEYWORD_CANDIDATES", 500, minimum=0, maximum=10_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = _read.int("API_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+# Requests per key (per client address without a key) on /api/*, e.g. 120/m; empty = no limit.
+API_RATE_LIMIT = cfg.rate(_read, "API_RATE_LIMIT", "120/m")
+# Where the rate-limit counters live: shared by every process. Empty = PostgreSQL (apikeys/ratecache.py,
+# atomic); else a cache URL (redis://..., pymemcache://...) whose client library you install.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "ratelimit": cfg.cache_url(_read, "API_RATE_LIMIT_CACHE_URL") or {
+        "BACKEND": "apikeys.ratecache.PostgresCounterCache", "TIMEOUT": None},
+}
+RATELIMIT_USE_CACHE = "ratelimit"
+# django-ratelimit warns about every backend it does not know (W001); apikeys.ratecache is atomic and shared
+# (its tests count concurrent increments), and the ones it knows to be broken stay errors (E003).
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 
 # --- Jobs: the queue of ingest/delete/reconcile/reembed work (procrastinate on PostgreSQL, docs/jobs.md) -------
 # The largest document the API accepts (an upload's bytes are kept in PostgreSQL until its job has run).
@@ -321,5 +339,5 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = _read.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", Tr
 SECURE_HSTS_PRELOAD = _read.bool("DJANGO_HSTS_PRELOAD", False)
 if SECURE_HSTS_SECONDS and not SECURE_HSTS_PRELOAD:
     # Preload-list submission binds the whole domain for months: the domain owner's decision, opt-in only.
-    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+    SILENCED_SYSTEM_CHECKS = [*SILENCED_SYSTEM_CHECKS, "security.W021"]
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _read.bool("DJANGO_SECURE_COOKIES", True) if PRODUCTION else False

@@ -133,19 +133,19 @@ class _Echo:
 
 @admin.register(Feedback)
 class FeedbackAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "rating", "review_state", "query_excerpt", "comment_excerpt", "chunk_id")
-    list_filter = ("rating", "review_state", ("created_at", admin.DateFieldListFilter))
+    list_display = ("created_at", "rating", "review_state", "query_excerpt", "comment_excerpt", "chunk_id", "api_key")
+    list_filter = ("rating", "review_state", ("created_at", admin.DateFieldListFilter), "api_key")
     date_hierarchy = "created_at"
     search_fields = ("comment", "query__text", "chunk_id")
-    list_select_related = ("query",)
+    list_select_related = ("query", "api_key")
     actions = ("mark_reviewed", "promote_to_evaluation", "export_csv")
     fields = (
         "query_link", "rating", "chunk_id", "comment", "review_state",
-        "reviewed_by", "reviewed_at", "created_at", "query_results",
+        "reviewed_by", "reviewed_at", "created_at", "api_key", "query_results",
     )
     readonly_fields = (
         "query_link", "rating", "chunk_id", "comment", "reviewed_by", "reviewed_at",
-        "created_at", "query_results",
+        "created_at", "api_key", "query_results",
     )
 
     def has_add_permission(self, request):
@@ -331,13 +331,13 @@ class FeedbackInline(admin.TabularInline):
 
 @admin.register(Query)
 class QueryAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "text_excerpt", "latency_ms", "result_count", "session")
-    list_filter = (("created_at", admin.DateFieldListFilter),)
+    list_display = ("created_at", "text_excerpt", "latency_ms", "result_count", "session", "api_key")
+    list_filter = (("created_at", admin.DateFieldListFilter), "api_key")
     date_hierarchy = "created_at"
     search_fields = ("text",)
-    list_select_related = ("session",)
+    list_select_related = ("session", "api_key")
     fields = (
-        "id", "session", "created_at", "text", "parameters", "latency_ms", "stage_latency_ms", "results_html",
+        "id", "session", "api_key", "created_at", "text", "parameters", "latency_ms", "stage_latency_ms", "results_html",
     )
     readonly_fields = fields
     inlines = (FeedbackInline,)

@@ -65,6 +65,8 @@ class Query(models.Model):
     results = models.JSONField(default=list, blank=True)
     latency_ms = models.FloatField()
     stage_latency_ms = models.JSONField(default=dict, blank=True)
+    api_key = models.ForeignKey("apikeys.ApiKey", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="queries", help_text="The API key that asked (none: CLI or auth off)")
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
 
     class Meta:
@@ -100,6 +102,8 @@ class Feedback(models.Model):
     rating = models.SmallIntegerField(choices=Rating.choices)
     chunk_id = models.CharField(max_length=IDENTIFIER_MAX, blank=True, default="", help_text="Milvus chunk id")
     comment = models.TextField(blank=True, default="")
+    api_key = models.ForeignKey("apikeys.ApiKey", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="feedback", help_text="The API key that sent it")
     review_state = models.CharField(max_length=16, choices=ReviewState.choices, default=ReviewState.NEW)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -50,6 +50,7 @@ def record_query(
     results: Iterable[Mapping] | None = None,
     stage_latency_ms: Mapping[str, float] | None = None,
     session: Session | None = None,
+    api_key=None,
 ) -> Query:
     """Store one retrieval request with its ranked results and timings."""
     if not isinstance(text, str) or not text.strip():
@@ -65,7 +66,7 @@ def record_query(
 
     query = Query(
         session=session, text=text, latency_ms=latency, parameters=dict(parameters or {}),
-        results=rows, stage_latency_ms=stages,
+        results=rows, stage_latency_ms=stages, api_key=api_key,
     )
     if session is None:
         return inserts.insert(query)  # one autocommit INSERT (atomic on its own), its SQL built once
@@ -75,8 +76,9 @@ def record_query(
     return query
 
 
-def record_feedback(query_id, rating, chunk_id: str | None = None, comment: str = "") -> Feedback:
-    """Store a thumbs-down/neutral/up verdict on a query, or on one chunk the query returned."""
+def record_feedback(query_id, rating, chunk_id: str | None = None, comment: str = "", api_key=None) -> Feedback:
+    """Store a thumbs-down/neutral/up verdict on a query, or on one chunk the query returned (`api_key`: the
+    apikeys.ApiKey that sent it, if any)."""
     query_uuid = _as_uuid(query_id, "query_id")
     query = Query.objects.filter(pk=query_uuid).only("id", "results").first()
     if query is None:
@@ -94,7 +96,8 @@ def record_feedback(query_id, rating, chunk_id: str | None = None, comment: str 
         raise ValidationError({"comment": "Expected text."})
     if len(comment) > MAX_COMMENT_CHARS:
         raise ValidationError({"comment": f"At most {MAX_COMMENT_CHARS} characters."})
-    return Feedback.objects.create(query=query, rating=int(rating), chunk_id=chunk_id, comment=comment)
+    return Feedback.objects.create(query=query, rating=int(rating), chunk_id=chunk_id, comment=comment,
+                                   api_key=api_key)
 
 
 def mark_feedback_reviewed(queryset: QuerySet[Feedback], user) -> int:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from vectorstore.filters import build_filter
+from vectorstore.filters import METADATA_KEYS, build_filter, metadata_key
 
 SOURCES = ("vector", "graph", "keyword")
 MAX_TEXT_CHARS = 2000
@@ -102,6 +102,10 @@ def checked_filters(filters) -> dict:
         build_filter(clean)  # raises for an unknown field or an unusable value
     except ValueError as error:
         raise InvalidParameter(f"filters: {error}") from None
+    unknown = sorted({key for key in map(metadata_key, clean) if key is not None and key not in METADATA_KEYS})
+    if unknown:  # Milvus would answer "no results", which reads as "nothing matches" rather than "a typo"
+        raise InvalidParameter(f"filters: unknown metadata key(s) {', '.join(unknown)}; "
+                               f"ingestion writes {', '.join(METADATA_KEYS)}")
     return clean
 
 

@@ -138,9 +138,10 @@ def _abandon(future: Future | None, store: str) -> None:
     future.add_done_callback(lambda _: STUCK.finish(token))
 
 
-def search(text, *, k=None, filters=None, hops=None, weights=None, session=None, record: bool = True) \
-        -> SearchResult:
-    """Run a hybrid search and log it as a Query (record=False: not logged, query_id None; for evaluation runs);
+def search(text, *, k=None, filters=None, hops=None, weights=None, session=None, record: bool = True,
+           api_key=None) -> SearchResult:
+    """Run a hybrid search and log it as a Query (record=False: not logged, query_id None; for evaluation runs;
+    `api_key`: the apikeys.ApiKey that asked, recorded on the Query);
     raises InvalidParameter (a ValueError: bad input) or StoreUnavailable (DeadlineExceeded when no answer came
     within SEARCH_TIMEOUT; at once when earlier searches are still stuck on a store)."""
     params = validate(text, k=k, filters=filters, hops=hops, weights=weights)
@@ -152,7 +153,7 @@ def search(text, *, k=None, filters=None, hops=None, weights=None, session=None,
     try:
         if params.weights["keyword"] > 0:
             keyword = _pool("keyword").submit(timer.run, "keyword", "PostgreSQL", _keyword_stage, params)
-        main = _pool("search").submit(_search, params, timer, session, record, keyword, deadline)
+        main = _pool("search").submit(_search, params, timer, (session, api_key), record, keyword, deadline)
         result = main.result(timeout=max(0.0, deadline - time.monotonic()))
         metrics.observe_search(result.latency_ms)
         return result
@@ -169,7 +170,7 @@ def search(text, *, k=None, filters=None, hops=None, weights=None, session=None,
         _abandon(main, timer.stores(exclude="keyword"))
 
 
-def _search(params: SearchParams, timer: _Timer, session, record: bool, keyword: Future | None,
+def _search(params: SearchParams, timer: _Timer, asker: tuple, record: bool, keyword: Future | None,
             deadline: float) -> SearchResult:
     started = time.perf_counter()
     rankings: dict[str, list[str]] = {}
@@ -213,7 +214,7 @@ def _search(params: SearchParams, timer: _Timer, session, record: bool, keyword:
         raise DeadlineExceeded("search", settings.SEARCH_TIMEOUT)
     if not record:
         return SearchResult(query_id=None, hits=hits, latency_ms=latency)
-    query = _translated("PostgreSQL", _record, params, hits, latency, session)
+    query = _translated("PostgreSQL", _record, params, hits, latency, *asker)
     return SearchResult(query_id=query.id, hits=hits, latency_ms=latency)
 
 
@@ -261,7 +262,7 @@ def _metadata_for(chunk_ids: list[str]) -> dict[str, dict]:
     return {chunk_id: row["metadata"] for chunk_id, row in rows.items()}
 
 
-def _record(params: SearchParams, hits: list[SearchHit], latency: dict[str, float], session):
+def _record(params: SearchParams, hits: list[SearchHit], latency: dict[str, float], session, api_key):
     stages = {stage: ms for stage, ms in latency.items() if stage != "total"}
     return services.record_query(
         text=params.text,
@@ -273,4 +274,5 @@ def _record(params: SearchParams, hits: list[SearchHit], latency: dict[str, floa
             for h in hits
         ],
         session=session,
+        api_key=api_key,
     )

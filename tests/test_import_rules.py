@@ -25,6 +25,9 @@ ALLOWED: dict[str, set[str]] = {
     "jobs": {"core", "rag_data", "textmodels", "vectorstore", "graphstore", "ingestion", "stores", "drift"},
     # Reads the stores' health (and the drift app's latest report, looked up by name when that app is installed).
     "observability": {"core", "stores"},
+    "apikeys": {"core"},
+    # The HTTP API is the top of the request path: it calls the services and selectors of the apps below.
+    "api": {"core", "rag_data", "apikeys", "retrieval"},
 }
 # The URL map is the top of the project: it may name every app's views.
 EXCEPTIONS = {"config/urls.py": set(ALLOWED)}

@@ -14,6 +14,8 @@ import re
 from collections.abc import Mapping
 
 PLAIN_FIELDS = ("document_id", "chunk_id")  # VARCHAR columns that may be filtered on
+# The metadata keys ingestion writes on every chunk (ingestion/store_sync.milvus_rows; `page` on PDF chunks only).
+METADATA_KEYS = ("source", "title", "ordinal", "ext", "page")
 METADATA_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _METADATA_DOTTED = re.compile(r"^metadata\.(?P<key>[^.]*)$")
 _METADATA_BRACKETED = re.compile(r'^metadata\["(?P<key>[^"]*)"\]$')
@@ -57,6 +59,14 @@ def field_expression(field: str) -> str:
         f"cannot filter on {field!r}: use document_id, chunk_id or metadata.<key> "
         f"with <key> matching {METADATA_KEY.pattern}"
     )
+
+
+def metadata_key(field) -> str | None:
+    """The key of a metadata.<key> / metadata["<key>"] field, None for any other field."""
+    if not isinstance(field, str):
+        return None
+    match = _METADATA_DOTTED.match(field) or _METADATA_BRACKETED.match(field)
+    return match["key"] if match else None
 
 
 def _checked(field: str, value) -> str:

@@ -155,3 +155,24 @@ def test_store_bounds_and_search_workers_that_cannot_work_stop_start_up(env, mes
     result = _manage("check", **env)
     assert result.returncode == 2
     assert result.stderr.strip().startswith(f"configuration error: {message}"), result.stderr
+
+
+@pytest.mark.parametrize("value, expected", [("120/m", "120/m"), (" 10 / s ", "10/s"), ("5/10m", "5/10m"),
+                                             ("", ""), ("1/d", "1/d")])
+def test_api_rate_limit_accepts_django_ratelimit_rates(value, expected):
+    assert cfg.rate(cfg.EnvReader({"API_RATE_LIMIT": value}), "API_RATE_LIMIT", "120/m") == expected
+
+
+@pytest.mark.parametrize("value", ["120", "120/min", "0/m", "x/m", "5/0m", "-1/s"])
+def test_api_rate_limit_rejects_other_forms(value):
+    with pytest.raises(cfg.ConfigError, match="^API_RATE_LIMIT: expected a rate such as 120/m"):
+        cfg.rate(cfg.EnvReader({"API_RATE_LIMIT": value}), "API_RATE_LIMIT", "120/m")
+
+
+def test_the_rate_limit_cache_url_is_parsed_without_echoing_a_password():
+    assert cfg.cache_url(cfg.EnvReader({}), "API_RATE_LIMIT_CACHE_URL") is None
+    entry = cfg.cache_url(cfg.EnvReader({"C": "redis://:pw-secret-9@cache:6379/1"}), "C")
+    assert entry["BACKEND"].endswith("RedisCache") and "cache:6379" in entry["LOCATION"]
+    with pytest.raises(cfg.ConfigError) as error:
+        cfg.cache_url(cfg.EnvReader({"C": "nosuch://:pw-secret-9@x"}), "C")
+    assert "pw-secret-9" not in str(error.value)

@@ -114,14 +114,14 @@ TRICKY = ['say "hi"', "back\\slash", 'both\\"', "a || b", "close) paren", "line\
 def test_filters_with_hostile_values_match_exactly_and_execute_nothing(milvus_backend, neo4j_store):
     docs = main_corpus()
     docs += [SeedDoc(f"tricky-{i}", [f"Approximate nearest neighbour search note {i} zyxquorum."],
-                     metadata={"tag": value}) for i, value in enumerate(TRICKY)]
+                     metadata={"title": value}) for i, value in enumerate(TRICKY)]
     seed(docs, MAIN_RELATIONS)
     for i, value in enumerate(TRICKY):
-        result = pipeline.search(QUERY, k=10, hops=1, weights=EQUAL, filters={"metadata.tag": value})
+        result = pipeline.search(QUERY, k=10, hops=1, weights=EQUAL, filters={"metadata.title": value})
         assert [hit.document_id for hit in result.hits] == [f"tricky-{i}"], value
         assert set(result.hits[0].sources) == {"vector", "keyword"}
     for hostile in ['" or document_id != "', '") or (1 == 1', "x\" || chunk_id != \"", "\\", '"']:
-        result = pipeline.search(QUERY, k=10, weights=EQUAL, filters={"metadata.tag": hostile})
+        result = pipeline.search(QUERY, k=10, weights=EQUAL, filters={"metadata.title": hostile})
         assert result.hits == [], hostile
         result = pipeline.search(QUERY, k=10, weights=EQUAL, filters={"document_id": hostile})
         assert result.hits == [], hostile

@@ -41,9 +41,9 @@ def test_prints_ranked_hits_with_sources_and_logs_the_query(corpus):
 
 def test_json_output_and_filters(milvus_backend, neo4j_store):
     docs = main_corpus() + [SeedDoc("quoted", ["Approximate nearest neighbour search, quoted."],
-                                    metadata={"tag": 'say "hi" || x)'})]
+                                    metadata={"title": 'say "hi" || x)'})]
     seed(docs, MAIN_RELATIONS)
-    body = json.loads(run(QUERY, "--json", "--filter", 'metadata.tag=say "hi" || x)'))
+    body = json.loads(run(QUERY, "--json", "--filter", 'metadata.title=say "hi" || x)'))
     assert [row["document_id"] for row in body["results"]] == ["quoted"]
     assert body["results"][0]["rank"] == 1 and body["query_id"] == str(Query.objects.get().id)
     body = json.loads(run(QUERY, "--json", "--filter", "metadata.ordinal:=0", "--filter", "document_id=kw-only"))

@@ -1,4 +1,7 @@
-"""JSON API: POST /api/search and POST /api/feedback.
+"""The JSON API as it was before django-ninja (retrieval/api.py at the last commit before the move), kept as the
+reference test_compat.py compares the new endpoints with. Not served by the project.
+
+Original docstring: JSON API: POST /api/search and POST /api/feedback.
 
 Thin views: check the transport (method, token, content type, size, JSON), call the services, serialise.
 Every error is {"error": "..."} with a 4xx/5xx status; no message ever carries a credential. CSRF does not

@@ -144,14 +144,14 @@ def test_feedback_errors(client, make_query):
         ({"query_id": "2d7f8a90-1c3b-4e5f-8a9b-0c1d2e3f4a5b", "rating": 1}, 404, "no query with id"),
         ({"query_id": "nope", "rating": 1}, 400, "query_id: not a valid UUID"),
         ({"query_id": 5, "rating": 1}, 400, "query_id: expected a UUID string"),
-        ({"query_id": str(query.id), "rating": 2}, 400, "rating: Expected one of -1, 0, 1"),
+        ({"query_id": str(query.id), "rating": 2}, 400, "rating: expected one of -1, 0, 1"),
         ({"query_id": str(query.id), "rating": True}, 400, "rating: expected -1, 0 or 1"),
         ({"query_id": str(query.id), "rating": "1"}, 400, "rating: expected -1, 0 or 1"),
         ({"query_id": str(query.id)}, 400, "missing field(s): rating"),
         ({"query_id": str(query.id), "rating": 1, "chunk_id": "elsewhere:9"}, 400, "not among this query's results"),
         ({"query_id": str(query.id), "rating": 1, "comment": ["x"]}, 400, "comment: expected text"),
         ({"query_id": str(query.id), "rating": 1, "comment": "a\u0000b"}, 400, "comment: must not contain NUL"),
-        ({"query_id": str(query.id), "rating": 1, "comment": "x" * 5001}, 400, "comment: At most 5000"),
+        ({"query_id": str(query.id), "rating": 1, "comment": "x" * 5001}, 400, "comment: at most 5000"),
     ]
     for body, status, message in cases:
         response = post(client, "/api/feedback", body)
@@ -199,3 +199,37 @@ def test_the_token_never_appears_in_any_response(client, make_query, settings):
     for response in responses:
         assert TOKEN not in response.content.decode(), response.content
         assert all(TOKEN not in str(value) for value in response.headers.values())
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_search_records_the_key_that_asked(client, corpus, settings):
+    from apikeys.services import create_key
+
+    row, key = create_key(name="search-client", scopes=["search"])
+    response = post(client, "/api/search", {"query": QUERY, "k": 3}, token=key)
+    assert response.status_code == 200, response.content
+    assert Query.objects.get(pk=response.json()["query_id"]).api_key == row
+    response = post(client, "/api/search", {"query": QUERY, "k": 3})  # the bootstrap API_TOKEN: no key
+    assert Query.objects.get(pk=response.json()["query_id"]).api_key is None
+
+
+@pytest.mark.django_db
+def test_an_unknown_metadata_key_lists_the_keys_ingestion_writes(client):
+    response = post(client, "/api/search", {"query": QUERY, "filters": {"metadata.colour": "red", "metadata.ext": "md"}})
+    assert response.status_code == 400
+    assert response.json() == {"error": "filters: unknown metadata key(s) colour; "
+                                        "ingestion writes source, title, ordinal, ext, page"}
+
+
+def test_the_filterable_metadata_keys_are_the_ones_ingestion_writes():
+    from types import SimpleNamespace
+
+    from ingestion.sources import chunk_id_for
+    from ingestion.store_sync import milvus_rows
+    from vectorstore.filters import METADATA_KEYS
+
+    document = SimpleNamespace(source_path="guide.pdf", title="Guide", document_id="guide-pdf-1")
+    chunks = [SimpleNamespace(chunk_id=chunk_id_for("guide-pdf-1", 0, "x", page=3), ordinal=0, text="x")]
+    written = set(milvus_rows(document, chunks, [[0.0]])[0]["metadata"])
+    assert written <= set(METADATA_KEYS) and "page" in written

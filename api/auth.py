@@ -1,0 +1,90 @@
+"""Who is calling: `Authorization: Bearer <key>` with a per-client key (apikeys) or the bootstrap API_TOKEN.
+
+Missing or unknown key: 401. A key without the endpoint's scope: 403. Over API_RATE_LIMIT: 429 with
+Retry-After. With API_TOKEN empty in local mode, a request without a key is let in as `anonymous` (auth off,
+as before per-client keys); a key that is sent is still checked and recorded.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from django.conf import settings
+from django_ratelimit.core import get_usage
+from ninja.security import HttpBearer
+
+from api.errors import MISSING_TOKEN, ApiError
+from apikeys import selectors, services
+from apikeys.models import ApiKey, Scope
+
+_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
+
+
+@dataclass(frozen=True)
+class Caller:
+    name: str
+    scopes: frozenset[str]
+    ident: str  # what the rate limit counts by
+    key: ApiKey | None = None  # recorded on the Query/Feedback it makes
+
+
+def auth_is_off() -> bool:
+    return not settings.API_TOKEN and not settings.PRODUCTION
+
+
+def caller_for(token: str) -> Caller | None:
+    if settings.API_TOKEN and hmac.compare_digest(token.encode("utf-8", "surrogatepass"),
+                                                  settings.API_TOKEN.encode()):
+        return Caller("API_TOKEN", frozenset(Scope.values), "bootstrap")
+    key = selectors.key_for_token(token)
+    if key is None:
+        return None
+    return Caller(key.name, frozenset(key.scopes), f"key:{key.pk}", key)
+
+
+class KeyAuth(HttpBearer):
+    """django-ninja auth for one scope; also documents the bearer scheme in the OpenAPI document."""
+
+    def __init__(self, scope: str):
+        super().__init__()
+        self.scope = scope
+
+    def __call__(self, request):  # replaces HttpBearer's, which logs the header it did not understand
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            if not auth_is_off():
+                raise ApiError(401, MISSING_TOKEN, WWW_Authenticate='Bearer realm="api"')
+            caller = Caller("anonymous", frozenset(Scope.values), f"ip:{request.META.get('REMOTE_ADDR', '')}")
+        else:
+            caller = self.authenticate(request, token)
+        admit(request, caller)
+        return caller
+
+    def authenticate(self, request, token: str) -> Caller:
+        caller = caller_for(token)
+        if caller is None:
+            raise ApiError(401, "invalid bearer token (unknown, revoked or expired)",
+                           WWW_Authenticate='Bearer realm="api", error="invalid_token"')
+        if self.scope not in caller.scopes:
+            raise ApiError(403, f"the key {caller.name} lacks the scope {self.scope} "
+                                f"(it has: {', '.join(sorted(caller.scopes)) or 'none'})",
+                           WWW_Authenticate=f'Bearer realm="api", error="insufficient_scope", scope="{self.scope}"')
+        if caller.key is not None:
+            services.note_use(caller.key)
+        return caller
+
+
+def admit(request, caller: Caller) -> None:
+    """Count the request against the caller's API_RATE_LIMIT window; 429 with Retry-After over it."""
+    rate = settings.API_RATE_LIMIT
+    if not rate:
+        return
+    usage = get_usage(request, group="api", key=lambda group, request: caller.ident, rate=rate, increment=True)
+    if usage is not None and usage["should_limit"]:
+        retry = max(1, int(usage["time_left"]))
+        count, per = rate.split("/")
+        raise ApiError(429, f"rate limit exceeded: at most {count} requests per {per[:-1] + ' ' if per[:-1] else ''}"
+                            f"{_UNITS[per[-1]]}{'s' if per[:-1] else ''} for {caller.name}; retry in {retry} s",
+                       Retry_After=str(retry))

@@ -1,0 +1,61 @@
+"""Request and response shapes of the JSON API, as the OpenAPI document shows them (/api/openapi.json)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from ninja import Schema
+from pydantic import ConfigDict, Field
+
+Scalar = str | int | float | bool
+
+
+class Error(Schema):
+    error: str = Field(description="one line saying what went wrong; never a traceback or a secret")
+
+
+class SearchIn(Schema):
+    model_config = ConfigDict(extra="forbid", title="SearchRequest")
+
+    query: str = Field(min_length=1, max_length=2000, description="the question")
+    k: int | None = Field(None, ge=1, description="results wanted (default SEARCH_DEFAULT_K, at most SEARCH_MAX_K)")
+    filters: dict[str, Scalar | list[Scalar]] | None = Field(
+        None, description="field -> value or list of values (any of): document_id, chunk_id or "
+                          "metadata.<key> with a key ingestion writes (source, title, ordinal, ext, page)")
+    hops: int | None = Field(None, ge=0, le=3, description="graph expansion depth (default SEARCH_GRAPH_HOPS)")
+    weights: dict[Literal["vector", "graph", "keyword"], float] | None = Field(
+        None, description="fusion weight per source, 0-100 (defaults SEARCH_WEIGHT_*)")
+    session_id: uuid.UUID | None = Field(None, description="the caller's conversation; created when new")
+
+
+class Hit(Schema):
+    rank: int
+    chunk_id: str
+    document_id: str
+    content: str
+    metadata: dict[str, Scalar]
+    score: float
+    sources: dict[str, int] = Field(description="source -> rank in that source's list")
+
+
+class SearchOut(Schema):
+    query_id: uuid.UUID = Field(description="send it back with feedback")
+    results: list[Hit]
+    latency_ms: dict[str, float] = Field(description="milliseconds per stage, and total")
+
+
+class FeedbackIn(Schema):
+    model_config = ConfigDict(extra="forbid", title="FeedbackRequest")
+
+    query_id: uuid.UUID
+    rating: Literal[-1, 0, 1] = Field(description="-1 thumbs down, 0 neutral, 1 thumbs up")
+    chunk_id: str | None = Field(None, description="one of the query's results, when the verdict is on it")
+    comment: str | None = Field(None, max_length=5000)
+
+
+class FeedbackOut(Schema):
+    feedback_id: int
+
+
+ERRORS = {400: Error, 401: Error, 403: Error, 413: Error, 415: Error, 429: Error, 503: Error}
