@@ -77,7 +77,8 @@ def test_two_worker_processes_share_200_uploads_none_twice_none_lost(settings, t
     count = 200
     jobs = [submit_document(name=f"n{n}.md", data=text(n), content_type=None, document_id=f"{queue_stores}-{n:03d}",
                             metadata={}).job_id for n in range(count)]
-    with workers(settings, tmp_path, 2) as running:
+    # Three jobs at once in each worker (threads): most of a small document's time is spent waiting on the stores.
+    with workers(settings, tmp_path, 2, JOBS_WORKER_CONCURRENCY="3") as running:
         wait_for(lambda: all_succeeded(jobs), 600, f"{count} jobs on two workers", running, interval=1)
         ran = [set(worker.started_jobs()) for worker in running]
     assert ran[0] and ran[1], f"one worker ran everything: {len(ran[0])} / {len(ran[1])}"
