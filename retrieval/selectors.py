@@ -139,6 +139,10 @@ def keyword_queryset(text: str, limit: int) -> QuerySet | None:
 
     `search_vector @@ query` is answered by the GIN index rag_chunk_search_vector; the rank reads the stored
     vector. The text travels as a query parameter. bench/search.py times this very SQL.
+
+    No join with the documents: the search keeps only chunks of complete documents when it hydrates the hits
+    (visible_chunks), and a join here hashed every document row on every search (half the query's time at
+    100k chunks, BENCHMARKS.md). A document being written can take a slot of the ranking for that moment.
     """
     query_text = keyword_query_text(text)
     if not query_text.strip():
@@ -148,7 +152,7 @@ def keyword_queryset(text: str, limit: int) -> QuerySet | None:
     match = query if match_text == query_text else SearchQuery(match_text, search_type="websearch", config=CONFIG)
     rank = SearchRank(F("search_vector"), query, normalization=NORMALIZATION, cover_density=COVER_DENSITY)
     return (
-        Chunk.objects.filter(search_vector=match, document__status=Document.Status.COMPLETE)
+        Chunk.objects.filter(search_vector=match)
         .annotate(rank=rank)
         .order_by("-rank", "chunk_id")
         .values_list("chunk_id", flat=True)[:limit]
@@ -156,7 +160,8 @@ def keyword_queryset(text: str, limit: int) -> QuerySet | None:
 
 
 def keyword_ranking(text: str, limit: int) -> list[str]:
-    """Chunk ids of complete documents matching `text` in PostgreSQL full-text search ('english'), best first."""
+    """Chunk ids matching `text` in PostgreSQL full-text search ('english'), best first (any ledger status: the
+    caller keeps the complete documents' ones, as the search's hydration does)."""
     queryset = keyword_queryset(text, limit)
     return [] if queryset is None else list(queryset)
 
