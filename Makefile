@@ -10,7 +10,7 @@ TEST_STACK := RAG_STACK=test $(LAUNCH)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test venv browser-deps stack-up stack-down stack-status test-stack-up test-stack-down test-stack-status init bench eval \
+.PHONY: run test venv browser-deps bench-load stack-up stack-down stack-status test-stack-up test-stack-down test-stack-status init bench eval \
         clean-stack clean-test-stack
 
 ## make run: venv, the local stack the app needs, init_stores, then serve on $(HOST):$(PORT) with one job worker
@@ -71,6 +71,11 @@ init: venv
 ## make bench: the benchmarks against the raw clients (not part of `make test`); BENCH_ARGS=--quick for a short run
 bench: venv stack-up
 	$(PY) -m bench $(BENCH_ARGS)
+	$(PY) -m bench.load $(LOAD_ARGS)
+
+## make bench-load: only the load run (8 clients, 25 s, gunicorn with 2 workers, the Django docs corpus); LOAD_ARGS=...
+bench-load: venv stack-up
+	$(PY) -m bench.load $(LOAD_ARGS)
 
 ## make eval: retrieval quality on the dev eval sets (corpora fetched and ingested first: see docs/evaluation.md);
 ## EVAL_SETS=... to choose the sets, EVAL_ARGS=--json etc.
