@@ -115,3 +115,33 @@ def test_a_search_an_ingest_and_the_stores_show_in_metrics(client, metrics_setti
     for store in ("postgres", "milvus", "neo4j"):
         assert _sample(text, "rag_store_up", store=store) == 1.0, store
     assert "rag_drift_documents" in text or "drift" not in __import__("django.conf").conf.settings.INSTALLED_APPS
+
+
+def test_drift_gauges_come_from_the_drift_apps_latest_report(monkeypatch):
+    """The hook: when the drift app is installed, `drift.selectors.latest_counts()` becomes rag_drift_documents."""
+    import sys
+    import types
+
+    from django.apps import apps
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from observability import collectors
+
+    fake = types.ModuleType("drift.selectors")
+    fake.latest_counts = lambda: {"missing_in_milvus": 2, "orphan_in_neo4j": 0}
+    monkeypatch.setitem(sys.modules, "drift.selectors", fake)
+    monkeypatch.setattr(apps, "is_installed", lambda name: name == "drift" or name in settings_apps())
+    registry = CollectorRegistry()
+    registry.register(collectors.DriftCollector())
+    text = generate_latest(registry).decode()
+    assert 'rag_drift_documents{kind="missing_in_milvus"} 2.0' in text
+    assert 'rag_drift_documents{kind="orphan_in_neo4j"} 0.0' in text
+
+    fake.latest_counts = lambda: (_ for _ in ()).throw(RuntimeError("no table"))
+    assert collectors.drift_counts() is None  # a failing read never breaks the scrape
+
+
+def settings_apps() -> list[str]:
+    from django.conf import settings
+
+    return list(settings.INSTALLED_APPS)
