@@ -1,6 +1,7 @@
 """The production-like run, as a person meets it: gunicorn (two workers) behind nginx terminating TLS on loopback,
 DEBUG off, static files from WhiteNoise; a real headless Chromium logs into the admin over HTTPS, reviews
-feedback (filter, open, mark reviewed) and exports it as CSV; /health/, /api/search and /metrics answer.
+feedback (filter, open, mark reviewed) and exports it as CSV, and renders the API docs page with no network but
+this machine's; /health/, /api/search and /metrics answer.
 
 Screenshots: $STACK_DIR/artifacts/browser/ (under `make test`: .stack/test/artifacts/browser/). Needs Debian's
 chromium, chromium-driver and nginx, which `make test` installs when missing (`make browser-deps`).
@@ -97,8 +98,9 @@ def browser(tmp_path):
     downloads.mkdir()
     options = webdriver.ChromeOptions()
     options.binary_location = TOOLS["chromium"]
+    # No network but this machine: every host name except localhost fails to resolve (a CDN asset cannot load).
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--window-size=1400,1000"):
+                     "--window-size=1400,1000", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost"):
         options.add_argument(argument)
     options.accept_insecure_certs = True  # the test's own self-signed certificate
     options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
@@ -238,3 +240,12 @@ def test_admin_review_flow_in_a_real_browser_over_https(browser_tools, servers, 
     rows = list(csv.reader(io.StringIO(exported[0].read_text())))
     assert len(rows) == 3 and any(comment in cell for row in rows for cell in row), rows
     shot(browser, "06-after-export")
+
+    # The API docs page renders from the app's own files, with every other host unreachable.
+    browser.get(f"{origin}/api/docs")
+    WebDriverWait(browser, 60).until(ready.presence_of_element_located((By.CSS_SELECTOR, ".opblock-summary-path")))
+    paths = {element.text.strip() for element in browser.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")}
+    assert {"/api/search", "/api/feedback"} <= paths, paths
+    loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert loaded and all(url.startswith(origin) for url in loaded), f"assets from elsewhere: {loaded}"
+    shot(browser, "07-api-docs")
