@@ -9,6 +9,7 @@ from __future__ import annotations
 from ninja import NinjaAPI, Swagger
 
 from api import errors
+from api.routes.documents import router as documents_router
 from api.routes.search import router as search_router
 
 api = NinjaAPI(
@@ -25,3 +26,4 @@ api = NinjaAPI(
 )
 errors.install(api)
 api.add_router("", search_router)
+api.add_router("", documents_router)

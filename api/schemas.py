@@ -59,3 +59,60 @@ class FeedbackOut(Schema):
 
 
 ERRORS = {400: Error, 401: Error, 403: Error, 413: Error, 415: Error, 429: Error, 503: Error}
+
+
+class DocumentTextIn(Schema):
+    model_config = ConfigDict(extra="forbid", title="DocumentTextRequest")
+
+    text: str = Field(min_length=1, description="the document itself (or send a file as multipart/form-data)")
+    name: str | None = Field(None, description="file name; its extension says the format (.md, .txt, .rst, .html)")
+    content_type: str | None = Field(None, description="the format when the name has no extension (default text/plain)")
+    id: str | None = Field(None, description="document id (default: upload- + SHA-256 of the bytes)")
+    metadata: dict | None = Field(None, description="kept with the upload; `title` becomes the document's title")
+
+
+class Submitted(Schema):
+    job_id: int
+    document_id: str
+
+
+class Stores(Schema):
+    postgres: bool
+    milvus: bool
+    neo4j: bool
+
+
+class Job(Schema):
+    id: int
+    task: str = Field(description="ingest, delete, reconcile or reembed")
+    status: str = Field(description="todo, doing, succeeded, failed, cancelled or aborted")
+    attempts: int
+    document_id: str | None
+    error: str = Field(description="the last failed run's reason (one line)")
+    queued_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    result: dict | None
+
+
+class DocumentOut(Schema):
+    document_id: str
+    title: str
+    source_path: str
+    status: str = Field(description="pending, complete, failed, deleting (ledger), or queued (a job, no row yet)")
+    stores: Stores
+    chunks: int
+    last_error: str
+    created_at: str | None
+    updated_at: str | None
+
+
+class DocumentDetail(DocumentOut):
+    jobs: list[Job] = Field(description="the document's latest jobs, newest first")
+
+
+class DocumentPage(Schema):
+    count: int
+    page: int
+    page_size: int
+    results: list[DocumentOut]

@@ -6,7 +6,8 @@ import datetime
 from collections.abc import Iterable, Iterator, Mapping
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from rag_data.models import Chunk, Document, EvaluationCase, Feedback, Query
@@ -141,3 +142,29 @@ def _as_datetime(value, field: str) -> datetime.datetime:
 
 def query_exists(query_id) -> bool:
     return Query.objects.filter(pk=query_id).exists()
+
+
+DOCUMENT_FIELDS = ("document_id", "title", "source_path", "status", "in_postgres", "in_milvus", "in_neo4j",
+                   "last_error", "created_at", "updated_at")
+
+
+def documents_page(*, status: str | None = None, offset: int = 0, limit: int = 20) -> tuple[int, list[dict]]:
+    """(count, rows) of ledger documents in document_id order, optionally of one status; each row with its
+    chunk count. Two queries whatever the page size."""
+    documents = Document.objects.all() if status is None else Document.objects.filter(status=status)
+    rows = list(documents.order_by("document_id").annotate(chunk_count=_chunk_count())
+                .values(*DOCUMENT_FIELDS, "chunk_count")[offset:offset + limit])
+    return documents.count(), rows
+
+
+def document_detail(document_id: str) -> dict | None:
+    """One ledger document with its chunk count, or None."""
+    return (Document.objects.filter(document_id=document_id).annotate(chunk_count=_chunk_count())
+            .values(*DOCUMENT_FIELDS, "chunk_count").first())
+
+
+def _chunk_count():
+    """A per-row subquery (not a JOIN + GROUP BY over every document): counted only for the rows returned."""
+    counted = (Chunk.objects.filter(document=OuterRef("pk")).order_by().values("document")
+               .annotate(n=Count("*")).values("n"))
+    return Coalesce(Subquery(counted), 0)

@@ -13,6 +13,11 @@ from openapi_spec_validator import validate
 ENDPOINTS = {
     ("/api/search", "post"),
     ("/api/feedback", "post"),
+    ("/api/documents", "post"),
+    ("/api/documents", "get"),
+    ("/api/documents/{document_id}", "get"),
+    ("/api/documents/{document_id}", "delete"),
+    ("/api/jobs/{job_id}", "get"),
 }
 
 
@@ -29,6 +34,8 @@ def test_the_openapi_document_validates_and_lists_every_endpoint(client):
         operation = document["paths"][path][method]
         assert operation["security"], (path, method)
         assert {"400", "401", "403", "429", "503"} <= set(operation["responses"]), (path, method)
+    upload = document["paths"]["/api/documents"]["post"]["requestBody"]["content"]
+    assert set(upload) == {"multipart/form-data", "application/json"}
     search_body = document["paths"]["/api/search"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert search_body["required"] == ["query"] and search_body["additionalProperties"] is False
 
