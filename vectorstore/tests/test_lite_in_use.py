@@ -96,9 +96,14 @@ def test_the_api_answers_503_naming_milvus_and_health_reports_it(held_lite_file,
     path, pid = held_lite_file
     settings.MILVUS_URI, settings.API_TOKEN = path, ""
     settings.STORE_RETRY_ATTEMPTS = 1
-    with DatabaseManager.from_settings():
-        response = client.post("/api/search", {"query": "anything"}, content_type="application/json")
-        health = client.get("/health/", HTTP_ACCEPT="application/json")
+    from retrieval.pipeline import shutdown_workers
+
+    try:
+        with DatabaseManager.from_settings():
+            response = client.post("/api/search", {"query": "anything"}, content_type="application/json")
+            health = client.get("/health/", HTTP_ACCEPT="application/json")
+    finally:
+        shutdown_workers()  # their PostgreSQL connections would keep the test database from being dropped
     assert response.status_code == 503, response.content
     assert response.json()["error"].startswith("Milvus is unavailable: the Milvus Lite file")
     assert f"pid {pid}" in response.json()["error"]
