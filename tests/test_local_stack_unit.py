@@ -166,3 +166,21 @@ def test_the_tests_refuse_to_start_against_stores_that_are_not_the_test_stack(tm
     refusals = [line for line in result.stdout.splitlines() if "Refusing to run the tests" in line]
     assert len(refusals) == 1 and "NEO4J_URI points at 127.0.0.1:9" in refusals[0], result.stdout
     assert " passed" not in result.stdout and " failed" not in result.stdout and "sekrit-pw" not in result.stdout
+
+
+@pytest.mark.parametrize(("milvus_uri", "engine"), [
+    (None, "milvus"),  # the default: `make run` serves from the Milvus server, shared with every command
+    ("http://127.0.0.1:19530", "milvus"),
+    (".stack/milvus-lite/knowledge.db", "milvus-lite"),  # Milvus Lite, for one process, on request
+])
+def test_make_run_starts_the_milvus_server_unless_milvus_lite_is_asked_for(monkeypatch, milvus_uri, engine):
+    from config.env import LOCAL_DEFAULTS
+    from infrastructure.local.__main__ import engines_for_app
+
+    assert LOCAL_DEFAULTS["MILVUS_URI"] == LOCAL_DEFAULTS["MILVUS_STANDALONE_URI"]
+    monkeypatch.delenv("MILVUS_STANDALONE_URI", raising=False)
+    if milvus_uri is None:
+        monkeypatch.delenv("MILVUS_URI", raising=False)
+    else:
+        monkeypatch.setenv("MILVUS_URI", milvus_uri)
+    assert engines_for_app() == ["postgres", "neo4j", engine]
