@@ -57,7 +57,8 @@ def environment() -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PROMETHEUS", "DJANGO_SETTINGS"))}
     env.update(DATABASE_URL=stack.database_url(DATABASE), MILVUS_URI=os.environ.get("BENCH_MILVUS_URI", stack.MILVUS_SERVER),
                MILVUS_COLLECTION=COLLECTION, RAG_NAMESPACE=NAMESPACE, DJANGO_SETTINGS_MODULE="config.settings",
-               LOG_LEVEL="WARNING", DJANGO_DEBUG="false", API_TOKEN="")
+               LOG_LEVEL="WARNING", DJANGO_DEBUG="false", API_TOKEN="",
+               API_RATE_LIMIT="")  # 8 clients from one address would meet the per-client limit (docs/api.md)
     return env
 
 

@@ -180,19 +180,21 @@ def test_an_unreachable_store_is_the_same_503(client, settings, milvus_backend):
     assert new.json()["error"].split(" (")[0] == old.json()["error"].split(" (")[0]
 
 
-@pytest.mark.django_db
-def test_postgresql_down_is_the_same_503(client, monkeypatch):
-    """PostgreSQL refusing connections while the request is served (a paused or stopped server)."""
-    from django.db import OperationalError
+@pytest.mark.django_db(transaction=True)
+def test_postgresql_down_is_the_same_503(client):
+    """PostgreSQL refusing connections while the request is served (a stopped server): the connection is pointed
+    at a closed port, so psycopg's own error reaches the views."""
+    from django.db import connection
 
-    from rag_data import selectors
-
-    def refused(*args, **kwargs):
-        raise OperationalError("connection to server at \"127.0.0.1\", port 5432 failed: Connection refused")
-
-    monkeypatch.setattr(selectors, "query_exists", refused)
     case = ("feedback", "POST", {"query_id": "2d7f8a90-1c3b-4e5f-8a9b-0c1d2e3f4a5b", "rating": 1},
             "application/json", AUTH)
-    old, new = send(client, "legacy", case), send(client, "api", case)
+    port = connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict["PORT"] = "1"
+    try:
+        old, new = send(client, "legacy", case), send(client, "api", case)
+    finally:
+        connection.close()
+        connection.settings_dict["PORT"] = port
     assert_same("PostgreSQL down", old, new)
     assert new.status_code == 503 and new.json() == {"error": "PostgreSQL is unreachable"}
