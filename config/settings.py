@@ -34,6 +34,8 @@ NEO4J_PASSWORD = _read.secret("NEO4J_PASSWORD", cfg.LOCAL_DEFAULTS["NEO4J_PASSWO
 # required in production; empty in local mode turns API auth off (a valid key sent is still used).
 API_TOKEN = _read.secret("API_TOKEN", "", PRODUCTION)
 MILVUS_TOKEN = _read.secret("MILVUS_TOKEN", "", PRODUCTION, required=False)  # only when Milvus auth is on
+# Lets any client read /metrics (docs/operations.md, "Metrics"); optional, but strong when set in production.
+METRICS_TOKEN = _read.secret("METRICS_TOKEN", "", PRODUCTION, required=False)
 _read.raise_problems()
 
 DEBUG = _read.bool("DJANGO_DEBUG", not PRODUCTION)
@@ -264,9 +266,8 @@ if not DEBUG:
 
 # --- Metrics (docs/operations.md, "Metrics") --------------------------------------------------
 # /metrics answers clients in these addresses/networks (direct connections only), or any client sending
-# `Authorization: Bearer <METRICS_TOKEN>` when the token is set.
+# `Authorization: Bearer <METRICS_TOKEN>` when the token is set (METRICS_TOKEN is read with the secrets, above).
 METRICS_ALLOWED_IPS = cfg.ip_networks(_read, "METRICS_ALLOWED_IPS", ["127.0.0.1/32", "::1/128"])
-METRICS_TOKEN = _read.raw("METRICS_TOKEN", "")
 
 # --- Logs (docs/operations.md, "Logs") --------------------------------------------------------
 # One line per record with time, level, logger and request id: JSON (for a log pipeline) by default in

@@ -145,3 +145,10 @@ def settings_apps() -> list[str]:
     from django.conf import settings
 
     return list(settings.INSTALLED_APPS)
+
+
+def test_production_refuses_a_weak_metrics_token(tmp_path):
+    from config.tests.test_production import manage, production_env
+
+    result = manage(production_env(tmp_path, METRICS_TOKEN="metrics"), "check")
+    assert result.returncode != 0 and "METRICS_TOKEN is too short" in result.stderr, result.stderr
