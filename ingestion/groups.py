@@ -109,7 +109,8 @@ def plan(items: list[Item]) -> None:
         elif document.status != Document.Status.COMPLETE:
             item.verdict, item.stale = WRITE, None  # an interrupted write may have left other rows
         elif (document.content_hash == item.content_hash and held[document.pk] == [r.chunk_id for r in item.rows]
-              and document.title == item.title[:512] and document.source_path == item.source.relative[:1024]):
+              and document.title == item.title[:512] and document.source_path == item.source.relative[:1024]
+              and (document.metadata or {}) == (item.source.metadata or {})):
             item.verdict = UNCHANGED  # other chunking parameters give other ids; a retitled upload: rewrite
         else:
             item.verdict, item.stale = WRITE, held[document.pk]
@@ -198,7 +199,7 @@ def _write_stores(writing: list[Item], report, clock) -> dict[int, str | None]:
     begun: list[Document] = []
     try:
         entries = [ledger.GroupEntry(item.source.document_id, item.source.relative, item.title,
-                                     item.content_hash, item.rows) for item in writing]
+                                     item.content_hash, item.rows, item.source.metadata) for item in writing]
         written = step(clock, "PostgreSQL", ledger.begin_group, entries)
         begun = [document for document, _ in written]
         step(clock, "Milvus", store_sync.write_milvus_group,

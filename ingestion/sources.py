@@ -48,6 +48,7 @@ class SourceFile:
     # An upload (ingestion/uploads.py) carries its bytes and may name its title; a file is read from `path`.
     data: bytes | None = field(default=None, repr=False, compare=False)
     title: str = ""
+    metadata: dict | None = field(default=None, compare=False)  # an upload's metadata (Document.metadata)
 
 
 def slugify(text: str) -> str:

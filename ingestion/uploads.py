@@ -139,17 +139,20 @@ def ingest_upload(*, document_id: str, name: str, data: bytes, metadata: Mapping
                   content_type: str | None = None, source_path: str | None = None, chunk_size: int | None = None,
                   chunk_overlap: int | None = None) -> IngestReport:
     """Ingest one upload into the three stores, like one file of `manage.py ingest` (idempotent: the same
-    bytes, name and title again write nothing). `metadata["title"]`, when given, is the document's title.
+    bytes, name and metadata again write nothing). `metadata["title"]`, when given, is the document's title;
+    the other keys are kept in the ledger (Document.metadata).
 
     Unusable input (check_upload) raises Unusable; a store failure is a `failed` row of the report, whose
     `transient` says whether retrying may cure it. Unreachable stores at the start raise StoreFailure.
     With `source_path` (a file's bytes read by `ingest --enqueue`: its id and source path from discover) the
     bytes are ingested exactly as that file would be, unusable content being a `skipped` row."""
     title = title_from(metadata)
+    kept = {key: value for key, value in (metadata or {}).items() if key != "title"}  # the rest: Document.metadata
     if source_path is None:
         checked = check_upload(name=name, data=data, content_type=content_type, document_id=document_id)
         source = SourceFile(Path(checked.name), checked.source_path, checked.document_id, data=bytes(data),
-                            title=title)
+                            title=title, metadata=kept)
     else:
-        source = SourceFile(Path(name), source_path, check_document_id(document_id), data=bytes(data), title=title)
+        source = SourceFile(Path(name), source_path, check_document_id(document_id), data=bytes(data), title=title,
+                            metadata=kept)
     return ingest_sources([source], chunk_size=chunk_size, chunk_overlap=chunk_overlap)

@@ -34,7 +34,7 @@ class ChunkRow:
 
 
 def begin(*, document_id: str, source_path: str, title: str, content_hash: str,
-          chunks: Sequence[ChunkRow]) -> tuple[Document, bool]:
+          chunks: Sequence[ChunkRow], metadata: dict | None = None) -> tuple[Document, bool]:
     """One transaction: upsert the Document as pending (only in PostgreSQL) and replace its chunks.
 
     Returns (document, created).
@@ -45,7 +45,7 @@ def begin(*, document_id: str, source_path: str, title: str, content_hash: str,
             defaults={
                 "source_path": source_path[:1024], "title": title[:512], "content_hash": content_hash,
                 "status": Status.PENDING, "in_postgres": False, "in_milvus": False, "in_neo4j": False,
-                "last_error": "",
+                "last_error": "", "metadata": metadata or {},
             },
         )
         Chunk.objects.filter(document=document).delete()
@@ -66,6 +66,7 @@ class GroupEntry:
     title: str
     content_hash: str
     chunks: Sequence[ChunkRow]
+    metadata: dict | None = None  # an upload's metadata ({} for a file)
 
 
 def begin_group(entries: Sequence[GroupEntry]) -> list[tuple[Document, bool]]:
@@ -85,6 +86,7 @@ def begin_group(entries: Sequence[GroupEntry]) -> list[tuple[Document, bool]]:
             document = existing.get(entry.document_id) or Document(document_id=entry.document_id, created_at=now)
             document.source_path, document.title = entry.source_path[:1024], entry.title[:512]
             document.content_hash, document.updated_at = entry.content_hash, now
+            document.metadata = entry.metadata or {}
             for name, value in fields.items():
                 setattr(document, name, value)
             documents.append(document)
@@ -92,7 +94,7 @@ def begin_group(entries: Sequence[GroupEntry]) -> list[tuple[Document, bool]]:
                 fresh.append(document)
         if existing:
             Document.objects.bulk_update(list(existing.values()), ["source_path", "title", "content_hash",
-                                                                   "updated_at", *fields])
+                                                                   "metadata", "updated_at", *fields])
             Chunk.objects.filter(document__in=[d.pk for d in existing.values()]).delete()
         if fresh:
             Document.objects.bulk_create(fresh, batch_size=_BULK_BATCH)

@@ -159,6 +159,8 @@ class Document(models.Model):
     in_neo4j = models.BooleanField(default=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     last_error = models.TextField(blank=True, default="", help_text="Redacted one-line error")
+    # What the uploader sent with an uploaded document (ingestion/uploads.py); {} for files.
+    metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

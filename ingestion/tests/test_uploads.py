@@ -48,18 +48,24 @@ def test_unusable_uploads_are_refused_with_one_line(kwargs, reason):
 @pytest.mark.django_db(transaction=True)
 def test_upload_ingested_like_a_file_and_replaced_by_another_upload(stores, neo4j_store, tmp_path):
     report = ingest_upload(document_id="team-guide", name="guide.md", data=GUIDE.encode(),
-                           metadata={"title": "Team guide"})
+                           metadata={"title": "Team guide", "team": "search"})
     assert report.counts()["created"] == 1 and report.chunks > 0, report.as_dict()
     document = Document.objects.get(document_id="team-guide")
     assert (document.status, document.title, document.source_path) == ("complete", "Team guide", "upload://guide.md")
+    assert document.metadata == {"team": "search"}
     hit = vector_selectors.search([1.0] + [0.0] * 31, k=50, filters={"document_id": "team-guide"})[0]
     assert hit["metadata"]["source"] == "upload://guide.md" and hit["metadata"]["ext"] == "md"
     again = ingest_upload(document_id="team-guide", name="guide.md", data=GUIDE.encode(),
-                          metadata={"title": "Team guide"})
+                          metadata={"title": "Team guide", "team": "search"})
     assert again.counts()["unchanged"] == 1
+    relabelled = ingest_upload(document_id="team-guide", name="guide.md", data=GUIDE.encode(),
+                               metadata={"title": "Team guide", "team": "graph"})
+    assert relabelled.counts()["updated"] == 1
+    assert Document.objects.get(document_id="team-guide").metadata == {"team": "graph"}
     replaced = ingest_upload(document_id="team-guide", name="notes.txt", data=NOTES.encode(), metadata={})
     assert replaced.counts()["updated"] == 1
     assert Document.objects.get(document_id="team-guide").source_path == "upload://notes.txt"
+    assert Document.objects.get(document_id="team-guide").metadata == {}
     assert_stores_agree()
 
     (tmp_path / "kb").mkdir()

@@ -57,7 +57,7 @@ def test_upload_to_job_to_worker_to_all_stores_to_search(settings, tmp_path, que
 
     body = b"# Zebrafish telemetry\n\nZebrafish telemetry streams are stored as vectors and concepts.\n"
     submission = submit_document(name="fish.md", data=body, content_type="text/markdown",
-                                 document_id=f"{queue_stores}-fish", metadata={"title": "Fish"})
+                                 document_id=f"{queue_stores}-fish", metadata={"title": "Fish", "lab": "north"})
     assert get_job(submission.job_id).status == "todo"
     with workers(settings, tmp_path, 1) as running:
         wait_for(lambda: all_succeeded([submission.job_id]), 120, "the upload's job", running)
@@ -67,6 +67,7 @@ def test_upload_to_job_to_worker_to_all_stores_to_search(settings, tmp_path, que
     assert view.result == {"document_id": submission.document_id, "outcome": "created", "chunks": 1}
     document = Document.objects.get(document_id=submission.document_id)
     assert (document.status, document.title, document.source_path) == ("complete", "Fish", "upload://fish.md")
+    assert document.metadata == {"lab": "north"}
     support.assert_identical(queue_stores, expected_documents=1)
     assert not Upload.objects.exists(), "the payload is deleted once ingested"
     hits = pipeline.search("zebrafish telemetry", k=3).hits
