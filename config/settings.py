@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "api",
     "ninja",  # serves the API docs page's assets (Swagger UI) from its own static files: no CDN
     "django_ratelimit",  # its system checks look at the rate-limit cache
+    "drift",
     "health_check",  # after stores, whose `health_check` command replaces the library's
 ]
 
@@ -246,6 +247,18 @@ PROCRASTINATE_WORKER_DEFAULTS = {
 
 # --- Health checks ---------------------------------------------------------------------------
 HEALTH_CHECK_TIMEOUT = _read.float("HEALTH_CHECK_TIMEOUT", 3.0, minimum=0.1, maximum=120)
+# Checks that can only warn (status "warn", HTTP 200), listed after the three stores' (stores.health).
+HEALTH_WARNING_CHECKS = ("drift.health.DriftCheck",)
+
+# --- Online drift check (docs/drift.md; DRIFT_CHECK_CRON, when the job queue runs it, is with the jobs) --
+# /health/ warns when the latest report counts more drift than this.
+DRIFT_WARN_THRESHOLD = _read.int("DRIFT_WARN_THRESHOLD", 0, minimum=0)
+# ... or is older than this (a few check intervals: the periodic check is not running).
+DRIFT_STALE_SECONDS = _read.int("DRIFT_STALE_SECONDS", 900, minimum=1)
+# A document written (or left pending/failed/deleting) within this many seconds is not drift yet.
+DRIFT_GRACE_SECONDS = _read.int("DRIFT_GRACE_SECONDS", 300, minimum=0)
+# Reports kept (older ones are deleted by each check): 288 is one day at one check every 5 minutes.
+DRIFT_KEEP_REPORTS = _read.int("DRIFT_KEEP_REPORTS", 288, minimum=1, maximum=1_000_000)
 
 # --- Django ---------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

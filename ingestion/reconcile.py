@@ -83,16 +83,29 @@ def _in_store(store: str, func, *args):
         raise store_sync.StoreFailure(store, error) from None
 
 
-def reconcile(dry_run: bool = False) -> ReconcileReport:
-    report = ReconcileReport(dry_run=dry_run)
-    started = timezone.now()  # before any read: whatever a writer touches after this, the run leaves alone
-    if dry_run:  # change nothing: an absent collection just means nothing is in Milvus
+@dataclass
+class Plan:
+    """What the comparison found (in `report`) and what the repair needs to act on it (plan() returns it)."""
+
+    report: ReconcileReport
+    started: datetime  # taken before any read: whatever a writer touches after this, the repair leaves alone
+    documents: dict[str, Document]  # the ledger snapshot
+    milvus: dict[str, str]  # {chunk_id: document_id} as Milvus holds it
+    to_repair: list[tuple[Document, bool, bool]]  # (document, needs_milvus, needs_neo4j)
+
+
+def plan(*, prepare: bool = False) -> Plan:
+    """Compare the stores with the ledger and change nothing (with prepare, the stores are first made ready
+    to be written, as a repairing run needs). Also what the online drift check (drift.services) runs."""
+    report = ReconcileReport(dry_run=not prepare)
+    started = timezone.now()
+    if prepare:
+        store_sync.prepare_stores()
+        collection = True
+    else:  # change nothing: an absent collection just means nothing is in Milvus
         collection = _in_store("Milvus", vector_selectors.collection_exists)
         if collection:
             _in_store("Milvus", vector_services.load_collection)
-    else:
-        store_sync.prepare_stores()
-        collection = True
 
     documents = {d.document_id: d for d in _in_store("PostgreSQL", lambda: list(Document.objects.all()))}
     pg_chunks: dict[str, set[str]] = defaultdict(set)
@@ -129,6 +142,12 @@ def reconcile(dry_run: bool = False) -> ReconcileReport:
             report.missing_in_neo4j.append(document_id)
         if needs_milvus or needs_neo4j or document.status != Document.Status.COMPLETE or not document.in_postgres:
             to_repair.append((document, needs_milvus, needs_neo4j))
+    return Plan(report, started, documents, milvus, to_repair)
+
+
+def reconcile(dry_run: bool = False) -> ReconcileReport:
+    found = plan(prepare=not dry_run)
+    report, started, documents, milvus = found.report, found.started, found.documents, found.milvus
     if dry_run:
         return report
 
@@ -151,7 +170,7 @@ def reconcile(dry_run: bool = False) -> ReconcileReport:
     with ledger.graph_lock(settings.RAG_NAMESPACE):
         _in_store("Neo4j", graph_services.delete_edges, report.unsupported_graph_edges)
         _in_store("Neo4j", graph_services.delete_unmentioned_concepts, report.unmentioned_concepts)
-    for document, needs_milvus, needs_neo4j in to_repair:
+    for document, needs_milvus, needs_neo4j in found.to_repair:
         with _locked(document.document_id, started, report) as (go, current):
             if go and current is not None and current.status != Document.Status.DELETING:
                 _repair(current, needs_milvus, needs_neo4j, report)

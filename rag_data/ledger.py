@@ -230,6 +230,24 @@ def graph_lock(namespace: str):
         yield
 
 
+def held_document_locks(document_ids) -> set[str]:
+    """Those of `document_ids` whose document lock some session holds right now (a writer is at work on them).
+
+    One read of pg_locks for this database; no lock is taken, so no writer waits for the caller.
+    A bigint advisory key shows there as classid (high 32 bits) and objid (low 32 bits), objsubid 1.
+    """
+    keys = {_key(document_id) & 0xFFFFFFFFFFFFFFFF: document_id for document_id in document_ids}
+    if not keys:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT classid::bigint, objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 "
+            "AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        held = {(high << 32) | low for high, low in cursor.fetchall()}
+    return {document_id for key, document_id in keys.items() if key in held}
+
+
 @contextlib.contextmanager
 def _advisory_lock(name: str):
     key = _key(name)

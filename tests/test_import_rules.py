@@ -28,6 +28,8 @@ ALLOWED: dict[str, set[str]] = {
     "apikeys": {"core"},
     # The HTTP API is the top of the request path: it calls the services and selectors of the apps below.
     "api": {"core", "rag_data", "apikeys", "retrieval", "jobs"},
+    # Online drift check: reconcile's comparison (ingestion), read-only, and its reports.
+    "drift": {"core", "rag_data", "vectorstore", "graphstore", "ingestion"},
 }
 # The URL map is the top of the project: it may name every app's views.
 EXCEPTIONS = {"config/urls.py": set(ALLOWED)}

@@ -73,6 +73,8 @@ def test_no_command_prints_a_secret_succeeding_or_failing(env):
         (["search", "storage"], {"EMBEDDER": "openai", "EMBEDDER_URL": "http://127.0.0.1:9/v1"}, 1),
         (["search", "storage"], {"MILVUS_URI": "http://127.0.0.1:9"}, 1),
         (["reconcile", "--dry-run"], {}, None),
+        (["check_drift", "--json"], {}, 0),
+        (["check_drift"], {"NEO4J_PASSWORD": WRONG_NEO4J_PASSWORD}, 0),  # a report, with its one-line error
         (["reconcile"], {"NEO4J_PASSWORD": WRONG_NEO4J_PASSWORD}, 1),
         (["delete_document", "--yes", "no-such-document"], {}, 1),
         (["milvus_describe"], {}, 0),
@@ -119,7 +121,7 @@ def test_no_endpoint_or_log_line_shows_a_secret(env, client, admin_user, setting
         responses.append(client.get("/health/", HTTP_ACCEPT=accept))
     for path in ("/admin/", "/admin/rag_data/query/", "/admin/rag_data/feedback/", "/admin/rag_data/document/",
                  "/admin/rag_data/chunk/", f"/admin/rag_data/query/{ok.json()['query_id']}/change/",
-                 "/admin/rag_data/document/?q=sec"):
+                 "/admin/rag_data/document/?q=sec", "/admin/drift/driftreport/"):
         page = admin_client.get(path)
         assert page.status_code == 200, path
         responses.append(page)

@@ -1,4 +1,5 @@
-"""`manage.py health_check`: the readiness checks of /health/, run in this process; exit 1 if a store fails."""
+"""`manage.py health_check`: the readiness checks of /health/, run in this process; exit 1 if a store fails
+(a warning, such as drift above its threshold, is printed and keeps exit code 0)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from stores.health import ReadinessView, check_results
+from stores.health import ReadinessView, check_results, warning_only
 
 
 class Command(BaseCommand):
@@ -22,13 +23,14 @@ class Command(BaseCommand):
         logging.getLogger("core.health").setLevel(logging.ERROR)
         view = ReadinessView()
         results = check_results(view)
-        failing = [result for result in results if result.error]
+        failing = [result for result in results if result.error and not warning_only(result)]
         if options["json"]:
             view.results = results
             self.stdout.write(json.dumps(json.loads(view.render_to_response_json(200).content), indent=2))
         else:
             for result in results:
-                state = "OK" if not result.error else f"FAIL {result.error.message}"
+                label = "WARN" if warning_only(result) else "FAIL"
+                state = "OK" if not result.error else f"{label} {result.error.message}"
                 self.stdout.write(f"{result.check!r:<9} {result.time_taken * 1000:7.1f} ms  {state}")
         sys.stdout.flush()
         if failing:
