@@ -64,10 +64,12 @@ def summary(report: DriftReport) -> str:
     return f"{report.total} drift ({kinds})" if report.total else "no drift"
 
 
-def request_repair() -> str:
-    """Repair is an explicit act: enqueue a repairing reconcile job when the job queue is installed,
-    otherwise run reconcile here and now. Returns a one-line message for the operator."""
-    if apps.is_installed("jobs"):
+def request_repair(*, enqueue: bool | None = None) -> str:
+    """Repair is an explicit act: enqueue a repairing reconcile job (by default when the job queue is
+    installed), otherwise run reconcile here and now, then a drift check. Returns a one-line message."""
+    if enqueue is None:
+        enqueue = apps.is_installed("jobs")
+    if enqueue:
         job = import_string(SUBMIT_RECONCILE)(repair=True)
         return f"reconcile job {getattr(job, 'id', job)} enqueued; the next drift report shows the result"
     try:
