@@ -49,12 +49,27 @@ def measure(grace: datetime.timedelta | None = None) -> Measurement:
     flagged = set(owner_of_orphan.values()).union(*(getattr(report, kind) for kind in _DOCUMENT_KINDS))
     settling = _settling(flagged, set(plan.documents), plan.started - grace)
 
+    if report.unsupported_graph_edges or report.unmentioned_concepts:
+        _confirm_graph_facts(report, plan.documents)
     found = {kind: sorted(set(getattr(report, kind)) - settling) for kind in _DOCUMENT_KINDS}
     found["orphan_milvus_chunks"] = sorted(chunk for chunk, owner in owner_of_orphan.items() if owner not in settling)
     found["unsupported_graph_edges"] = [f"{a} -- {b}" for a, b in report.unsupported_graph_edges]
     found["unmentioned_concepts"] = list(report.unmentioned_concepts)
     return Measurement(found={kind: found[kind] for kind in KINDS}, documents=report.documents,
                        milvus_rows=len(plan.milvus), settling=settling)
+
+
+def _confirm_graph_facts(report, documents: dict[str, Document]) -> None:
+    """Keep only the graph facts that a second read, under the namespace's graph lock (no document's graph
+    write in progress), finds again. Neo4j reads are read-committed: the first read, taken while a writer
+    commits, can pair an edge's new contributors with the old mentions. Only done when the first read
+    found any, so a clean check never makes a graph writer wait."""
+    with ledger.graph_lock(settings.RAG_NAMESPACE):
+        again = reconcile.graph_facts(documents)
+    report.unsupported_graph_edges = [edge for edge in report.unsupported_graph_edges
+                                      if edge in again.unsupported_graph_edges]
+    report.unmentioned_concepts = sorted(set(report.unmentioned_concepts) & set(again.unmentioned_concepts))
+    report.stale_in_neo4j = sorted(set(report.stale_in_neo4j) & set(again.stale_in_neo4j))
 
 
 def _settling(flagged: set[str], in_snapshot: set[str], cutoff: datetime.datetime) -> set[str]:

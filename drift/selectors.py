@@ -13,10 +13,10 @@ def recent_reports(limit: int = 20) -> list[DriftReport]:
     return list(DriftReport.objects.order_by("-created_at", "-id")[:limit])
 
 
-def latest_counts() -> dict[tuple[str, str], int]:
-    """{(store, kind): count} of the latest report (every kind, zeros included); empty before any report
-    or when the latest run failed. For metrics exporters."""
+def latest_counts() -> dict[str, int]:
+    """{kind: count} of the latest report (every kind of drift.models.KINDS, zeros included; KINDS gives each
+    kind's store); empty before any report or when the latest run failed. For the metrics exporter."""
     report = latest_report()
     if report is None or report.error:
         return {}
-    return {(store, kind): int(report.counts.get(kind, 0)) for kind, store in KINDS.items()}
+    return {kind: int(report.counts.get(kind, 0)) for kind in KINDS}

@@ -64,8 +64,9 @@ def liveness(request):
 
 
 def check_results(view: ReadinessView | None = None) -> list:
-    """Run every readiness check in this process (each bounded by its timeout); django-health-check results."""
-    view = view or ReadinessView()
+    """Run the readiness checks in this process (each bounded by its timeout); django-health-check results.
+    By default the three stores' only; pass ReadinessView() for /health/'s warning-only checks too."""
+    view = view or ReadinessView(checks=READINESS_CHECKS)
 
     async def gather():
         return await asyncio.gather(*(check.get_result() for check in view.get_checks()))
@@ -75,5 +76,5 @@ def check_results(view: ReadinessView | None = None) -> list:
 
 def run_checks() -> dict[str, str | None]:
     """{store: None when healthy, else a one-line reason}: the three stores only (no warning-only check)."""
-    results = check_results(ReadinessView(checks=READINESS_CHECKS))
+    results = check_results()
     return {repr(result.check): (str(result.error.message) if result.error else None) for result in results}

@@ -85,7 +85,7 @@ def test_latest_counts_for_metrics():
     assert selectors.latest_counts() == {}
     _report(missing_in_neo4j=3)
     counts = selectors.latest_counts()
-    assert counts[("neo4j", "missing_in_neo4j")] == 3 and counts[("milvus", "orphan_milvus_chunks")] == 0
+    assert counts["missing_in_neo4j"] == 3 and counts["orphan_milvus_chunks"] == 0
     assert len(counts) == len(KINDS)
 
 
