@@ -213,6 +213,9 @@ def connection_bound(env: dict, workers: int) -> int:
     threads = int(subprocess.run([sys.executable, "-c", "import runpy; c = runpy.run_path('infrastructure/gunicorn.conf.py'); "
                                   "print(c.get('threads', 1))"], cwd=REPO, env=env, capture_output=True, text=True,
                                  timeout=60).stdout.strip() or 1)
+    given = os.environ.get("GUNICORN_CMD_ARGS", "").split()  # `--threads N` there overrides the config file
+    if "--threads" in given[:-1]:
+        threads = int(given[given.index("--threads") + 1])
     return workers * (threads + 2 * search_workers + 6)
 
 
