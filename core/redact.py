@@ -7,6 +7,8 @@ import re
 
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<password>[^@\s]*)@")
 _KEY_VALUE = re.compile(r"(?i)\b(password|passwd|pwd|token|secret|api_key|apikey)(\s*[=:]\s*)(['\"]?)[^\s'\",;]+\3")
+# A per-client API key (apikeys): the public prefix stays readable, the secret is masked.
+_API_KEY = re.compile(r"\b(rag_[0-9a-f]{8}_)[A-Za-z0-9_-]{20,100}")
 MASK = "***"
 
 
@@ -32,6 +34,7 @@ def secret_values() -> list[str]:
 def redact(text: str) -> str:
     text = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", str(text))
     text = _KEY_VALUE.sub(lambda m: f"{m[1]}{m[2]}{MASK}", text)
+    text = _API_KEY.sub(lambda m: f"{m[1]}{MASK}", text)
     for value in secret_values():
         text = text.replace(value, MASK)
     return text

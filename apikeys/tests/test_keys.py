@@ -156,3 +156,14 @@ def test_the_admin_refuses_a_key_without_scopes(admin_client):
     response = admin_client.post("/admin/apikeys/apikey/add/", {"name": "none", "expires_in_days": ""})
     assert response.status_code == 200 and not ApiKey.objects.exists()
     assert "This field is required" in response.content.decode()
+
+
+def test_a_key_in_a_log_line_or_an_error_is_masked(client, caplog):
+    from core.redact import redact
+
+    _, key = services.create_key(name="leaky", scopes=["search"])
+    assert redact(f"client sent {key} by mistake") == f"client sent {key[:13]}*** by mistake"
+    response = client.post("/api/search", json.dumps({"query": "x", key: 1}), content_type="application/json",
+                           HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert response.status_code == 400 and key not in response.content.decode()
+    assert key not in caplog.text
