@@ -75,6 +75,6 @@ def drift_check(context, timestamp: int) -> dict:
             raise JobFailed("no drift check to run: the drift app is not installed") from None
 
         report = run_drift_check()
-        return {"report": getattr(report, "pk", None)}
+        return {"report": report.pk, "total": report.total, "error": report.error}
 
     return runner.run(context.job.id, "drift_check", "", check)

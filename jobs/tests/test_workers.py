@@ -139,3 +139,17 @@ def test_ingest_and_delete_jobs_of_a_document_never_interleave(settings, tmp_pat
     assert remaining == {f"{queue_stores}-{n}" for n in range(8) if n % 2}
     found = support.assert_identical(queue_stores, expected_documents=4)
     assert all(Document.objects.get(document_id=d).source_path == "upload://b.md" for d in found["postgres"])
+
+
+def test_the_periodic_drift_check_records_a_report(settings, tmp_path, queue_stores):
+    from drift.models import DriftReport
+
+    before = set(DriftReport.objects.values_list("id", flat=True))
+    with workers(settings, tmp_path, 1, DRIFT_CHECK_CRON="* * * * * *") as running:
+        wait_for(lambda: DriftReport.objects.exclude(id__in=before).exists(), 120, "a periodic drift report", running)
+        job = wait_for(lambda: ProcrastinateJob.objects.filter(task_name="jobs.drift_check", status="succeeded")
+                       .first(), 60, "the drift job's end", running)
+    view = get_job(job.pk)
+    report = DriftReport.objects.exclude(id__in=before).order_by("id").first()
+    assert view.task == "drift_check" and view.result["report"] >= report.pk and view.result["error"] == ""
+    assert report.error == "" and report.total == 0, (report.error, report.counts)
