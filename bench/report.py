@@ -100,6 +100,9 @@ def targets(results: dict) -> dict:
             value = size.get("ratio_vs_slowest_raw")
             checks[f"ingest_ratio_{size['chunks']}"] = _check(value, value is not None
                                                               and value >= TARGETS["ingest_ratio_min"], ">= 0.8")
+            overhead = size.get("wall_vs_embedder")
+            if overhead is not None:
+                checks[f"ingest_wall_vs_embedder_{size['chunks']}"] = _check(overhead, overhead <= 1.25, "<= 1.25")
     search = results.get("search")
     if search:
         value = search["modes"]["hybrid"].get("p95_ratio")
@@ -173,6 +176,12 @@ def table(doc: dict) -> str:
             steps = sorted(size["project"]["steps_s"].items(), key=lambda item: -item[1])
             out.append(f"project {size['chunks']}: {size['project']['seconds']} s, by step (s): "
                        + ", ".join(f"{name} {value}" for name, value in steps))
+            if size.get("with_embedder"):
+                out.append(f"  with the embedder: {size['with_embedder']['seconds']} s "
+                           f"({size['with_embedder']['chunks_per_s']} chunks/s, peak RSS "
+                           f"{size['with_embedder']['peak_rss_mb']} MB); the embedder alone over the same chunks: "
+                           f"{size['embedder_alone']['seconds']} s; wall / embedder {size['wall_vs_embedder']} "
+                           "(goal <= 1.25)")
             failed = size["project"].get("counts", {}).get("failed")
             if failed:
                 out.append(f"  WARNING: {failed} document(s) failed, figures not comparable: "
