@@ -11,7 +11,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 .PHONY: run test venv browser-deps bench-load stack-up stack-down stack-status test-stack-up test-stack-down test-stack-status init bench eval \
-        clean-stack clean-test-stack
+        clean-stack clean-test-stack compose-check lock
 
 ## make run: venv, the local stack the app needs, init_stores, then serve on $(HOST):$(PORT) with one job worker
 ## beside the server (stopped with it). With Milvus Lite (one process's file) no worker starts: it says so.
@@ -24,8 +24,29 @@ run: venv
 
 ## make test: venv, the whole test stack (Postgres, Milvus standalone + Lite, Neo4j), then the whole suite on it.
 ## It leaves the stack of `make run` alone (both can run at once). A subset: make test PYTEST_ARGS="-k foo"
-test: venv browser-deps test-stack-up
+## The Compose v2 CLI that compose-check needs is built once (cached in .stack/tools/), in the background while
+## the test stack starts; then the compose files are validated, then the suite runs.
+test: venv browser-deps
+	@mkdir -p .stack/tools
+	@$(PY) -m infrastructure.compose_check --build > .stack/tools/compose-build.log 2>&1 & build=$$!; \
+	$(TEST_STACK) up; status=$$?; \
+	wait $$build || { cat .stack/tools/compose-build.log; exit 1; }; \
+	cat .stack/tools/compose-build.log; exit $$status
+	$(PY) -m infrastructure.compose_check
 	$(TEST_STACK) exec $(PY) -m pytest $(PYTEST_ARGS)
+
+## make compose-check: validate docker-compose.yml alone, with the dev and with the prod override, using the real
+## Docker Compose v2 CLI (built from the Go module proxy into .stack/tools/ the first time; no Docker engine needed)
+compose-check: venv
+	$(PY) -m infrastructure.compose_check
+
+## make lock: rewrite requirements.lock (every package of requirements.txt and its dependencies, exact versions with
+## hashes: what the image installs) with pip-tools in a venv of its own. Run it after changing requirements.txt.
+LOCK_VENV := .stack/tools/pip-tools
+lock:
+	@test -x $(LOCK_VENV)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install -q pip-tools==7.6.2; }
+	$(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+	    --output-file requirements.lock requirements.txt
 
 ## The browser test's system tools (tests/e2e, docs/testing.md): Debian's chromium, chromium-driver and nginx, installed
 ## with apt-get only when missing (through sudo when not root). Nothing else in the suite needs them.

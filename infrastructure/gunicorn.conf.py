@@ -64,3 +64,35 @@ def worker_exit(server, worker):
     from stores.lifecycle import close_opened_clients  # the worker's Django is set up by now
 
     close_opened_clients()
+
+
+# --- Server settings (docs/production.md "Timeouts"); each may be overridden from the environment ---------
+# The image's CMD and docker-compose.prod.yml rely on these; GUNICORN_CMD_ARGS still overrides any of them.
+
+
+def _number(name, default):
+    text = os.environ.get(name, "").strip()
+    return int(text) if text else default
+
+
+bind = os.environ.get("GUNICORN_BIND", "").strip() or "0.0.0.0:8000"
+# gthread: each worker process serves `threads` requests at once; a search waits on three stores (I/O),
+# so threads overlap the waits while the processes use the cores.
+worker_class = "gthread"
+workers = _number("GUNICORN_WORKERS", 3)
+threads = _number("GUNICORN_THREADS", 4)
+# A worker silent for this long is killed and replaced. Below the proxy's upstream timeout (60 s in
+# infrastructure/proxy/Caddyfile), so that gunicorn, not the proxy, ends a stuck request; above
+# SEARCH_TIMEOUT (30 s), so that a slow search still gets its own 503 first.
+timeout = _number("GUNICORN_TIMEOUT", 50)
+# On SIGTERM workers finish their requests for at most this long: shorter than compose's stop_grace_period
+# (40 s for the app), after which Docker sends SIGKILL.
+graceful_timeout = _number("GUNICORN_GRACEFUL_TIMEOUT", 30)
+# Idle keep-alive connections from the proxy are kept this long (the proxy reuses them).
+keepalive = _number("GUNICORN_KEEPALIVE", 5)
+# Who may set X-Forwarded-For/-Proto: the proxy. In compose the app's port is reachable only on the
+# internal network (the proxy is the only client), hence "*"; elsewhere name the proxy's address.
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "").strip() or "127.0.0.1,::1"
+# Workers restart after this many requests (plus jitter) to bound slow leaks; 0 turns it off.
+max_requests = _number("GUNICORN_MAX_REQUESTS", 2000)
+max_requests_jitter = max_requests // 10

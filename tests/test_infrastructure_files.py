@@ -116,7 +116,7 @@ def test_healthchecks_probe_each_engine_the_usual_way():
     services = BASE["services"]
     probe = {name: " ".join(map(str, s["healthcheck"]["test"])) for name, s in services.items()}
     assert "etcdctl endpoint health" in probe["milvus-etcd"]
-    assert "localhost:9000/minio/health/live" in probe["milvus-minio"]
+    assert probe["milvus-minio"] == "CMD mc ready local"
     assert "localhost:9091/healthz" in probe["milvus"]
     assert "localhost:7474" in probe["neo4j"]
     assert "pg_isready" in probe["postgres"] and "-U rag -d rag" in probe["postgres"]
@@ -135,10 +135,11 @@ def test_all_data_lives_on_declared_named_volumes():
     assert used == declared
 
 
-def test_overrides_only_refine_base_services():
-    for override in (DEV, PROD):
-        assert set(override["services"]) <= set(BASE["services"])
-        assert "volumes" not in override and "networks" not in override
+def test_overrides_only_refine_base_services_but_prod_adds_the_tls_proxy():
+    assert set(DEV["services"]) <= set(BASE["services"])
+    assert set(PROD["services"]) - set(BASE["services"]) == {"proxy"}
+    assert "volumes" not in DEV and set(PROD["volumes"]) == {"caddy-data", "caddy-config"}
+    assert "networks" not in DEV and "networks" not in PROD
 
 
 def test_bind_mounted_files_exist_and_land_where_the_images_read_them():
@@ -162,13 +163,15 @@ def test_dev_publishes_the_local_default_ports_on_loopback_only():
     assert "runserver 0.0.0.0:8000" in " ".join(app["command"]) and "..:/app" in app["volumes"]
 
 
-def test_prod_publishes_only_the_app_and_limits_every_service():
+def test_prod_publishes_only_the_tls_proxy_and_limits_every_service():
     merged = merge(BASE, PROD)["services"]
-    assert [name for name, s in merged.items() if "ports" in s] == ["app"]
-    assert merged["app"]["ports"] == ["${APP_BIND:-127.0.0.1}:${APP_PORT:-8000}:8000"]
+    assert [name for name, s in merged.items() if "ports" in s] == ["proxy"]
+    assert [p.rsplit(":", 2)[1:] for p in merged["proxy"]["ports"]] == [["80", "80"], ["443", "443"]]
+    assert "./proxy/Caddyfile:/etc/caddy/Caddyfile:ro" in merged["proxy"]["volumes"]
+    assert merged["proxy"]["depends_on"] == {"app": {"condition": "service_healthy"}}
     assert environment(merged["app"])["DJANGO_ENV"] == "production"
     assert "command" not in merged["app"], "production runs the image's CMD (gunicorn)"
-    assert "--bind 0.0.0.0:8000" in environment(merged["app"])["GUNICORN_CMD_ARGS"]
+    assert environment(merged["app"])["GUNICORN_FORWARDED_ALLOW_IPS"] == "*", "the proxy's headers are trusted"
     for name, service in merged.items():
         assert service["restart"] == "unless-stopped", name
         assert service["deploy"]["resources"]["limits"]["memory"], name
@@ -241,18 +244,6 @@ def test_env_example_lists_every_variable_without_real_secrets():
     assert set(SETTINGS) <= mentioned, f"not in .env.example: {sorted(set(SETTINGS) - mentioned)}"
     for secret in ("DJANGO_SECRET_KEY", "POSTGRES_PASSWORD", "NEO4J_PASSWORD", "MINIO_ROOT_PASSWORD"):
         assert active[secret] == "", f"{secret} must stay empty in the example"
-
-
-def test_dockerfile_builds_the_app_and_starts_gunicorn_after_init_stores():
-    text = (REPO / "Dockerfile").read_text()
-    assert re.search(r"^FROM python:3\.11-slim$", text, re.M)
-    assert "pip install -r requirements.txt" in text and "gunicorn" in text
-    cmd = re.search(r"^CMD (.+)$", text, re.M).group(1)
-    assert cmd.index("init_stores") < cmd.index("exec gunicorn -c infrastructure/gunicorn.conf.py config.wsgi:application")
-    assert re.search(r"^USER (?!root)\w+", text, re.M), "the app does not run as root"
-    assert (REPO / "config" / "wsgi.py").is_file()
-    ignored = (REPO / ".dockerignore").read_text().split()
-    assert {".env", ".venv", ".git", ".stack"} <= set(ignored)
 
 
 def test_milvus_config_points_at_the_compose_services():
