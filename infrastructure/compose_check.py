@@ -131,9 +131,10 @@ def verify(combination: str, project: dict) -> list[str]:
     """What production relies on, in the merged result; the problems found."""
     problems = []
     services = project["services"]
+    own_image = services.get("app", {}).get("image")  # built from this repository (the app, the job worker)
     for name, service in services.items():
         image = service.get("image", "")
-        if name != "app" and not EXACT_TAG.search(image.split("@")[0].rpartition(":")[2]):
+        if image != own_image and not EXACT_TAG.search(image.split("@")[0].rpartition(":")[2]):
             problems.append(f"{name}: image {image!r} is not an exact version (x.y.z or a MinIO RELEASE tag)")
     published = sorted(name for name, service in services.items() if service.get("ports"))
     expected = {"base": [], "base+dev": ["app", "milvus", "neo4j", "postgres"], "base+prod": ["proxy"]}[combination]
