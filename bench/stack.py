@@ -61,6 +61,9 @@ def configure(database: str = DATABASE) -> dict:
     os.environ["RAG_NAMESPACE"] = NAMESPACE  # the benchmark's own graph: nothing else on the server is touched
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # DEBUG off, as served in production: DEBUG wraps every SQL statement in Django's debug cursor and keeps a
+    # log of them (local runs default to DEBUG on).
+    os.environ.setdefault("DJANGO_DEBUG", "0")
     import django
 
     django.setup()

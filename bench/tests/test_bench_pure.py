@@ -101,3 +101,22 @@ def test_machine_facts_are_plain_values():
     facts = report.machine()
     assert facts["cpu_count"] >= 1 and facts["python"]
     json.dumps(facts)
+
+
+def test_search_targets_of_issues_11_and_12_and_rounds_combined():
+    from bench.search import combine
+
+    def samples(project, raw, calls, stages):
+        return {"project": project, "raw": raw, "calls": calls, "stages": stages}
+
+    rounds = [{"vector": samples([10.0, 12.0], [9.0, 10.0], {"pg_log": [1.0, 2.0]}, {"hydrate": [1.0, 1.5]}),
+               "vector+graph": samples([20.0], [18.0], {"neo4j_related": [5.0]}, {"graph": [6.0]}),
+               "hybrid": samples([40.0, 60.0], [50.0, 70.0], {}, {"keyword": [10.0, 30.0]})}
+              for _ in range(2)]
+    modes = combine(rounds)
+    assert modes["vector"]["p95_ratio_per_round"] == [1.196, 1.196]  # 11.9 / 9.95
+    assert modes["vector"]["project_ms"]["n"] == 4 and modes["vector"]["raw_calls_ms"]["pg_log"]["p50"] == 1.5
+    checks = report.targets({"search": {"modes": modes, "recall": {"mean": 1.0}}})
+    assert checks["vector_p95_ratio"]["met"] and checks["hybrid_p50_ms"]["value"] == 50.0
+    assert not checks["keyword_stage_p95_ms"]["met"] and checks["keyword_stage_p95_ms"]["value"] == 30.0
+    assert checks["graph_cypher_p95_ms"] == {"value": 5.0, "target": "<= 20", "met": True}
