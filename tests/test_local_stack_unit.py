@@ -143,7 +143,9 @@ def test_make_test_starts_and_runs_pytest_on_the_test_profile_and_leaves_the_dev
     plan = subprocess.run(["make", "-n", "--no-print-directory", "-o", ".venv/.installed", "PYTEST_ARGS=-k x", "test",
                            "stack-down", "test-stack-down"], cwd=REPO, capture_output=True, text=True, check=True,
                           env={k: v for k, v in os.environ.items() if not k.startswith("MAKE")}).stdout.splitlines()
-    up, pytest_line, dev_down, test_down = plan
+    # Before the stack: the browser test's tools, installed only when missing (make browser-deps).
+    assert "apt-get install" in "\n".join(plan[: plan.index(next(line for line in plan if "infrastructure.local" in line))])
+    up, pytest_line, dev_down, test_down = [line for line in plan if "-m infrastructure.local" in line]
     assert up.startswith("RAG_STACK=test ") and up.endswith("-m infrastructure.local up")
     assert pytest_line.startswith("RAG_STACK=test ") and "-m infrastructure.local exec " in pytest_line
     assert pytest_line.rstrip().endswith("-m pytest -k x")
