@@ -4,7 +4,8 @@ Every extractor returns an `Extracted` (the text to chunk, a title, whether head
 for PDFs the text of each page) or raises `Skip` with the reason shown to the user: a file that cannot
 be parsed is reported, never a traceback.
 
-- Text (`.txt`, `.rst`, and any file named explicitly with another extension): UTF-8, as before.
+- Text (`.txt`, `.rst`, and any file named explicitly with another extension): UTF-8; underlined headings
+  (reStructuredText sections, setext) start chunks, and the first one is the title.
 - Markdown (`.md`, `.markdown`): UTF-8; `#` headings start chunks.
 - HTML (`.html`, `.htm`, `.xhtml`), parsed with selectolax (the Lexbor HTML5 parser): the main content
   (`<main>`, `[role=main]`, the largest `<article>`, else `<body>`) without boilerplate (scripts, styles,
@@ -25,6 +26,8 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import PurePath
+
+from ingestion.chunking import underlined_starts
 
 TEXT_EXTENSIONS = frozenset({".txt", ".md", ".markdown", ".rst"})
 MARKDOWN_EXTENSIONS = frozenset({".md", ".markdown"})
@@ -50,6 +53,7 @@ class Extracted:
     text: str  # the whole text (PDF: the pages joined by blank lines)
     title: str
     markdown: bool = False  # `#` headings start chunks
+    underlined: bool = False  # reStructuredText / setext underlined headings start chunks
     pages: tuple[tuple[int, str], ...] | None = None  # PDF: (page number, text) of every page with text
 
 
@@ -74,7 +78,8 @@ def extract(data: bytes, name: str) -> Extracted:
         return extract_html(data, name)
     text = decode_text(data)
     markdown = kind == "markdown"
-    return Extracted(text, title_for(text, name, markdown), markdown=markdown)
+    return Extracted(text, title_for(text, name, markdown, underlined=not markdown), markdown=markdown,
+                     underlined=not markdown)
 
 
 def decode_text(data: bytes) -> str:
@@ -89,10 +94,15 @@ def decode_text(data: bytes) -> str:
     return text
 
 
-def title_for(text: str, name: str, markdown: bool) -> str:
-    """The first Markdown heading, else the first line with a letter or digit, else the file's stem."""
+def title_for(text: str, name: str, markdown: bool, *, underlined: bool = False) -> str:
+    """The first Markdown (or, `underlined`, underlined) heading, else the first line with a letter or digit,
+    else the file's stem."""
     if markdown and (match := _MD_HEADING.search(text)):
         return match.group(1)[:512]
+    if underlined:
+        headings = underlined_starts(text)
+        if len(headings) > 1:
+            return headings[1][1][-1][:512]
     for line in text.splitlines():
         line = line.strip()
         if any(ch.isalnum() for ch in line):

@@ -25,7 +25,7 @@ from core import metrics
 from core.retry import StoreUnavailable, describe_error, is_transient
 from ingestion import store_sync
 from ingestion.formats import Extracted, Skip
-from ingestion.sources import SourceFile, chunk_id_for, chunks_for, is_upload_path, read_source_file
+from ingestion.sources import SourceFile, chunk_id_for, chunks_for, context_for, is_upload_path, read_source_file
 from rag_data import ledger
 from rag_data.models import Chunk, Document
 
@@ -84,7 +84,8 @@ def prepare(sources: list[SourceFile], size: int, overlap: int, max_bytes: int, 
         with clock.stage("chunk"):
             pieces = chunks_for(item.parsed, size, overlap)
             item.rows = [ledger.ChunkRow(chunk_id_for(source.document_id, n, piece.text, piece.page), n, piece.text,
-                                         hashlib.sha256(piece.text.encode()).hexdigest())
+                                         hashlib.sha256(piece.text.encode()).hexdigest(),
+                                         context_for(item.title, piece.headings))
                          for n, piece in enumerate(pieces)]
     return items
 
@@ -96,9 +97,11 @@ def plan(items: list[Item]) -> None:
         document_id__in=[item.source.document_id for item in live])}
     complete = [d.pk for d in documents.values() if d.status == Document.Status.COMPLETE]
     held: dict[int, list[str]] = defaultdict(list)
-    for pk, chunk_id in Chunk.objects.filter(document__in=complete).order_by("document", "ordinal").values_list(
-            "document", "chunk_id"):
+    contexts: dict[int, list[str]] = defaultdict(list)
+    for pk, chunk_id, context in Chunk.objects.filter(document__in=complete).order_by(
+            "document", "ordinal").values_list("document", "chunk_id", "context"):
         held[pk].append(chunk_id)
+        contexts[pk].append(context)
     for item in live:
         document = item.document = documents.get(item.source.document_id)
         if document is None:
@@ -109,6 +112,7 @@ def plan(items: list[Item]) -> None:
         elif document.status != Document.Status.COMPLETE:
             item.verdict, item.stale = WRITE, None  # an interrupted write may have left other rows
         elif (document.content_hash == item.content_hash and held[document.pk] == [r.chunk_id for r in item.rows]
+              and contexts[document.pk] == [r.context for r in item.rows]
               and document.title == item.title[:512] and document.source_path == item.source.relative[:1024]
               and (document.metadata or {}) == (item.source.metadata or {})):
             item.verdict = UNCHANGED  # other chunking parameters give other ids; a retitled upload: rewrite
@@ -133,7 +137,8 @@ def compute(items: list[Item], clock) -> None:
     if not todo:
         return
     try:
-        vectors = step(clock, "Embedder", store_sync.embed, [row.text for item in todo for row in item.rows])
+        vectors = step(clock, "Embedder", store_sync.embed,
+                       [store_sync.embedding_text(row) for item in todo for row in item.rows])
     except StepFailed as failure:
         for item in todo:
             item.failure = failure

@@ -152,7 +152,7 @@ def _embed_and_write(chunk_ids: list[str], target: str) -> int:
 
     chunks = list(Chunk.objects.filter(chunk_id__in=chunk_ids).select_related("document")
                   .order_by("document_id", "ordinal"))
-    vectors = store_sync.embed([chunk.text for chunk in chunks])
+    vectors = store_sync.embed([store_sync.embedding_text(chunk) for chunk in chunks])
     rows, position = [], 0
     for _, group in groupby(chunks, key=lambda chunk: chunk.document_id):
         group = list(group)

@@ -178,8 +178,17 @@ def read_text(path: Path, max_bytes: int) -> tuple[str, str]:
     return extracted.text, content_hash
 
 
+CONTEXT_SEPARATOR = " › "
+
+
+def context_for(title: str, headings: tuple[str, ...]) -> str:
+    """Chunk.context: the document title, then the chunk's heading path, without repeating the title."""
+    parts = [part.strip() for part in (title, *headings) if part and part.strip()]
+    return CONTEXT_SEPARATOR.join(dict.fromkeys(parts))[:1000]
+
+
 def chunks_for(extracted: Extracted, size: int, overlap: int) -> list[Chunk]:
     """PDF pages chunked page by page; Markdown (and HTML, rewritten as Markdown) by headings; else plain."""
     if extracted.pages is not None:
         return chunk_pages(extracted.pages, size, overlap)
-    return chunk_text(extracted.text, size, overlap, markdown=extracted.markdown)
+    return chunk_text(extracted.text, size, overlap, markdown=extracted.markdown, underlined=extracted.underlined)

@@ -84,6 +84,12 @@ def milvus_rows(document: Document, chunks: Sequence, vectors: Sequence[Sequence
     return rows
 
 
+def embedding_text(chunk) -> str:
+    """What is embedded for a chunk (a ledger.ChunkRow or a Chunk): its context line, then its text."""
+    context = getattr(chunk, "context", "")
+    return f"{context}\n\n{chunk.text}" if context else chunk.text
+
+
 def embed(texts: Sequence[str]) -> list[list[float]]:
     """Vectors for many texts; the embedder sends them in EMBEDDER_BATCH_SIZE batches."""
     return get_embedder().embed(list(texts)) if texts else []
@@ -98,7 +104,7 @@ def write_milvus(document: Document, chunks: Sequence, vectors: Sequence[Sequenc
     which is thorough but costs a few hundred milliseconds on a standalone server.
     """
     if vectors is None:
-        vectors = embed([chunk.text for chunk in chunks])
+        vectors = embed([embedding_text(chunk) for chunk in chunks])
     rows = milvus_rows(document, chunks, vectors)
     if stale_chunk_ids is None:
         vectorstore.delete_document_chunks([document.document_id])

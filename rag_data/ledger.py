@@ -31,6 +31,7 @@ class ChunkRow:
     ordinal: int
     text: str
     content_hash: str
+    context: str = ""  # the document title and section headings (Chunk.context)
 
 
 def begin(*, document_id: str, source_path: str, title: str, content_hash: str,
@@ -51,7 +52,7 @@ def begin(*, document_id: str, source_path: str, title: str, content_hash: str,
         Chunk.objects.filter(document=document).delete()
         Chunk.objects.bulk_create(
             [Chunk(chunk_id=c.chunk_id, document=document, ordinal=c.ordinal, text=c.text,
-                   content_hash=c.content_hash) for c in chunks],
+                   content_hash=c.content_hash, context=c.context) for c in chunks],
             batch_size=_BULK_BATCH,
         )
         _update(document, in_postgres=True)
@@ -106,11 +107,11 @@ def _copy_chunks(rows: Iterable[tuple[int, ChunkRow]]) -> None:
     """COPY the chunk rows (one round trip per ~8 KB of data instead of one statement per batch)."""
     table, meta = Chunk._meta.db_table, Chunk._meta
     columns = ", ".join(connection.ops.quote_name(meta.get_field(name).column)
-                        for name in ("chunk_id", "document", "ordinal", "text", "content_hash"))
+                        for name in ("chunk_id", "document", "ordinal", "text", "content_hash", "context"))
     with connection.cursor() as cursor:
         with cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN") as copy:
             for pk, chunk in rows:
-                copy.write_row((chunk.chunk_id, pk, chunk.ordinal, chunk.text, chunk.content_hash))
+                copy.write_row((chunk.chunk_id, pk, chunk.ordinal, chunk.text, chunk.content_hash, chunk.context))
 
 
 def mark_group(documents: Sequence[Document], **fields) -> None:

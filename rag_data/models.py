@@ -195,11 +195,17 @@ class Chunk(models.Model):
     ordinal = models.PositiveIntegerField()
     text = models.TextField()
     content_hash = models.CharField(max_length=64, validators=[sha256_validator])
-    # Keyword leg of hybrid retrieval: the 'english' tsvector of `text`, computed by PostgreSQL on every write
-    # (GENERATED ALWAYS AS (to_tsvector('english'::regconfig, COALESCE(text, ''))) STORED), so a search ranks
+    # Where the chunk sits: its document's title and section heading path ("Title › Section › Subsection"),
+    # written at ingestion. Not shown as the chunk's text; embedded with it and weighted in the keyword leg.
+    context = models.TextField(blank=True, default="")
+    # Keyword leg of hybrid retrieval: the 'english' tsvector of `context` (weight A) and `text` (weight B),
+    # computed by PostgreSQL on every write (GENERATED ALWAYS AS (setweight(to_tsvector('english', COALESCE(context,
+    # '')), 'A') || setweight(to_tsvector('english', COALESCE(text, '')), 'B')) STORED), so a search ranks
     # stored vectors instead of parsing every matching chunk's text at query time.
     search_vector = models.GeneratedField(
-        expression=SearchVector("text", config="english"), output_field=SearchVectorField(), db_persist=True,
+        expression=SearchVector("context", config="english", weight="A")
+        + SearchVector("text", config="english", weight="B"),
+        output_field=SearchVectorField(), db_persist=True,
     )
 
     class Meta:

@@ -14,6 +14,7 @@ import itertools
 import json
 import math
 
+from django.conf import settings
 from django.test.utils import override_settings
 
 from retrieval import evaluation as ev
@@ -56,7 +57,8 @@ def main(paths: list[str], k: int = 10, top: int = 15) -> list[dict]:
             metrics = []
             for q in eval_set.questions:
                 visible, document_of = legs[(q.id, pool)]
-                fused = fusion.cap_per_group(fusion.fuse(visible, weights), document_of, cap, limit=k)
+                fused = fusion.cap_per_group(fusion.fuse(visible, weights, k0=settings.SEARCH_RRF_K), document_of, cap,
+                                             limit=k)
                 metrics.append(ev.question_metrics([document_of[h.chunk_id] for h in fused], relevant[q.id]))
             per_set[eval_set.name] = ev.summarize(metrics, [])
         mean = {m: math.fsum(s[m] for s in per_set.values()) / len(per_set) for m in ("hit@1", "hit@5", "mrr",

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ingestion.chunking import chunk_text, markdown_sections, reassemble
+from ingestion.chunking import chunk_text, markdown_sections, reassemble, underlined_starts
 
 WORDS = st.sampled_from(["alpha", "beta", "gamma", "delta", "x", "longerwordhere", "#", "##", "Title.",
                          "end!", "why?", "```", "-", "1.", "supercalifragilisticexpialidocious"])
@@ -98,3 +98,72 @@ def test_reassemble_removes_overlaps():
     chunks = [c.text for c in chunk_text(text, 80, 30)]
     assert reassemble(chunks).split() == text.split()
     assert reassemble([]) == ""
+
+
+RST = """.. _how-to-fixtures:
+
+=================
+Using fixtures
+=================
+
+Intro paragraph.
+
+Requesting fixtures
+-------------------
+
+Declare them as arguments.
+
+Autouse
+~~~~~~~
+
+Runs without being asked.
+
+  indented
+  --------
+
+Back to top level
+-----------------
+Tail. A table is not a heading:
+
+=====  =====
+a      b
+=====  =====
+"""
+
+
+def test_underlined_headings_give_each_chunk_its_section_path():
+    starts = underlined_starts(RST)
+    assert [path for _, path in starts] == [
+        (), ("Using fixtures",), ("Using fixtures", "Requesting fixtures"),
+        ("Using fixtures", "Requesting fixtures", "Autouse"), ("Using fixtures", "Back to top level")]
+    assert RST[starts[1][0]:].startswith("=====")  # an overlined title starts at its overline
+    assert RST[starts[2][0]:].startswith("Requesting fixtures\n---")  # an indented line or a table is no title
+    chunks = chunk_text(RST, 60, 0, underlined=True)
+    plain = chunk_text(RST, 60, 0)
+    assert [c.text for c in chunks] == [c.text for c in plain]  # headings do not split: same chunks, same text
+    for chunk in chunks:
+        expected = [path for offset, path in starts if offset <= chunk.start][-1]
+        assert chunk.headings == expected
+    assert any(c.headings == ("Using fixtures", "Requesting fixtures", "Autouse") for c in chunks)
+    assert chunks[0].headings == ()  # the label before the title
+
+
+def test_setext_heading_and_transition():
+    text = "Title\n=====\n\nBody text.\n\n----------\n\nMore body.\n\nSection\n-------\nIts text.\n"
+    assert [path for _, path in underlined_starts(text)] == [(), ("Title",), ("Title", "Section")]
+
+
+UNDERLINED_WORDS = st.sampled_from(["alpha", "beta", "Title", "x", "====", "------", "~~~~~~~~", ".. _a:", "#"])
+UNDERLINED_TEXTS = st.lists(st.tuples(UNDERLINED_WORDS, st.sampled_from([" ", "\n", "\n\n", "\n  "])),
+                            max_size=120).map(lambda pairs: "".join(w + s for w, s in pairs))
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=UNDERLINED_TEXTS, size=st.integers(1, 120), overlap_fraction=st.floats(0, 0.99))
+def test_underlined_chunks_cover_the_text_within_size_and_overlap(text, size, overlap_fraction):
+    overlap = min(size - 1, int(size * overlap_fraction))
+    chunks = chunk_text(text, size, overlap, underlined=True)
+    covered = {i for chunk in chunks for i in range(chunk.start, chunk.end)}
+    assert all(chunk.text == text[chunk.start:chunk.end] and 0 < len(chunk.text) <= size for chunk in chunks)
+    assert all(ch.isspace() or i in covered for i, ch in enumerate(text))
+    assert chunk_text(text, size, overlap, underlined=True) == chunks

@@ -25,7 +25,8 @@ def by_document(result):
     return {hit.document_id: hit for hit in result.hits}
 
 
-def test_each_source_finds_what_only_it_can_and_scores_are_fused(corpus):
+def test_each_source_finds_what_only_it_can_and_scores_are_fused(corpus, settings):
+    settings.SEARCH_RRF_K = 60
     result = pipeline.search(QUERY, k=5, hops=1, weights=EQUAL)
     hits = by_document(result)
 
@@ -37,6 +38,9 @@ def test_each_source_finds_what_only_it_can_and_scores_are_fused(corpus):
     assert hits["kw-only"].score == pytest.approx(1 / 62)
     assert [h.score for h in result.hits] == sorted((h.score for h in result.hits), reverse=True)
     assert len(result.hits) == 5
+    settings.SEARCH_RRF_K = 5  # the default: weight / (5 + rank)
+    hits = by_document(pipeline.search(QUERY, k=5, hops=1, weights=EQUAL))
+    assert hits["ann-seed"].score == pytest.approx(2 / 6) and hits["kw-only"].score == pytest.approx(1 / 7)
     # Content comes from PostgreSQL; metadata from Milvus, also for the keyword-only hit.
     assert hits["kw-only"].content.startswith("Appendix: the zyxquorum constant")
     assert hits["kw-only"].metadata["source"] == "kw-only.md"

@@ -26,7 +26,8 @@ def corpus(milvus_backend, neo4j_store):
     return seed(main_corpus(), MAIN_RELATIONS)
 
 
-def test_prints_ranked_hits_with_sources_and_logs_the_query(corpus):
+def test_prints_ranked_hits_with_sources_and_logs_the_query(corpus, settings):
+    settings.SEARCH_RRF_K = 60
     output = run(QUERY, "--k", "5", "--hops", "1", "--weight", "graph=1", "--weight", "keyword=1")
     lines = output.splitlines()
     assert lines[0].startswith("  1. 0.03279  ann-seed  ")

@@ -128,15 +128,16 @@ class Command(BaseCommand):
             hybrid_weights = weights or dict(settings.SEARCH_WEIGHTS)  # read while the overrides hold
             pool_min = settings.SEARCH_POOL_MIN
             per_document = settings.SEARCH_MAX_CHUNKS_PER_DOCUMENT
+            rrf_k = settings.SEARCH_RRF_K
         summaries = evaluation.report(results)
         if as_json:
             self.stdout.write(json.dumps(
                 {"k": k, "modes": modes, "weights": hybrid_weights, "pool_min": pool_min,
-                 "max_chunks_per_document": per_document, "results": _json_safe(summaries)}, indent=2))
+                 "max_chunks_per_document": per_document, "rrf_k": rrf_k, "results": _json_safe(summaries)}, indent=2))
         else:
             self.stdout.write(evaluation.table(summaries))
             self.stdout.write(f"k={k}; hybrid weights {_format(hybrid_weights)}; pool max(2k, {pool_min}); "
-                              f"max chunks per document {per_document or 'unlimited'}")
+                              f"max chunks per document {per_document or 'unlimited'}; rrf k {rrf_k:g}")
 
 
 def _json_safe(value):
