@@ -18,12 +18,13 @@ FIXTURES = """.. _fixtures:
 How to use fixtures
 ===================
 
-Declare what a test needs as its arguments.
+Declare what a test needs as its arguments, and pytest hands each one over when the test starts.
 
 Teardown
 --------
 
-Code after the yield statement runs when the test is done.
+Code after the yield statement runs when the test is done, in the reverse order of set-up, even when
+the test failed; a finalizer registered with addfinalizer works the same way.
 """
 
 OTHER = """Notes
@@ -33,14 +34,15 @@ Some fixtures mentioned in passing, with other words around them: a fixture here
 """
 
 
-def test_context_is_stored_embedded_and_weighted(stores, tmp_path):  # noqa: F811
+def test_context_is_stored_embedded_and_weighted(stores, tmp_path, settings):  # noqa: F811
+    settings.CHUNK_SIZE, settings.CHUNK_OVERLAP = 200, 0
     (tmp_path / "fixtures.rst").write_text(FIXTURES)
     (tmp_path / "notes.txt").write_text(OTHER)
     assert not ingest_paths([tmp_path]).failed
     chunks = {c.context: c for c in Chunk.objects.filter(document__source_path__endswith="fixtures.rst")}
     assert set(chunks) == {"How to use fixtures", "How to use fixtures › Teardown"}
     teardown = chunks["How to use fixtures › Teardown"]
-    assert teardown.text.startswith("Teardown\n--------")  # what users see is the source text
+    assert teardown.text.startswith("Code after the yield")  # what users see is the source text, untouched
 
     # The keyword leg finds a chunk by its page title, which its own text does not hold ...
     assert "fixture" not in teardown.text.lower()
