@@ -38,7 +38,7 @@ def test_each_source_finds_what_only_it_can_and_scores_are_fused(corpus, setting
     assert hits["kw-only"].score == pytest.approx(1 / 62)
     assert [h.score for h in result.hits] == sorted((h.score for h in result.hits), reverse=True)
     assert len(result.hits) == 5
-    settings.SEARCH_RRF_K = 5  # the default: weight / (5 + rank)
+    settings.SEARCH_RRF_K = 5  # a small constant: weight / (5 + rank)
     hits = by_document(pipeline.search(QUERY, k=5, hops=1, weights=EQUAL))
     assert hits["ann-seed"].score == pytest.approx(2 / 6) and hits["kw-only"].score == pytest.approx(1 / 7)
     # Content comes from PostgreSQL; metadata from Milvus, also for the keyword-only hit.
