@@ -31,7 +31,7 @@ CONFIG = "english"
 COVER_DENSITY = False
 NORMALIZATION = 1
 # ts_rank weights of the lexeme classes D, C, B, A: A is Chunk.context (document title, section headings), B the
-# chunk text (migration 0006). A title/heading word counts about twice a body word; chosen on the dev sets.
+# chunk text (migration 0007). A title/heading word counts about twice a body word; chosen on the dev sets.
 RANK_WEIGHTS = (0.1, 0.2, 0.55, 1.0)
 
 

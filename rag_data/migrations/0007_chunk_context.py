@@ -16,7 +16,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("rag_data", "0005_query_feedback_api_key"),
+        ("rag_data", "0006_document_metadata"),
     ]
 
     operations = [
