@@ -102,3 +102,14 @@ def test_admin_lists_reports_and_shows_examples(admin_client):
     detail = admin_client.get(f"/admin/drift/driftreport/{report.id}/change/")
     assert detail.status_code == 200 and b"orphan_milvus_chunks-1" in detail.content
     assert b"repair_now" in listing.content  # the explicit repair action is offered
+
+
+def test_admin_repair_action_enqueues_a_reconcile_job(admin_client):
+    from jobs.selectors import get_job
+
+    report = _report(missing_in_milvus=1)
+    response = admin_client.post("/admin/drift/driftreport/", {"action": "repair_now", "_selected_action": [report.id]},
+                                 follow=True)
+    shown = [str(message) for message in response.context["messages"]]
+    assert response.status_code == 200 and len(shown) == 1 and shown[0].startswith("reconcile job"), shown
+    assert get_job(int(shown[0].split()[2])).task == "reconcile"
