@@ -8,6 +8,7 @@ class RagDataConfig(AppConfig):
     verbose_name = "RAG data"
 
     def ready(self):
-        from rag_data.checks import check_postgresql
+        from rag_data.checks import check_postgresql, check_static_files
 
         checks.register(check_postgresql, checks.Tags.database, checks.Tags.compatibility)
+        checks.register(check_static_files, checks.Tags.staticfiles, deploy=True)

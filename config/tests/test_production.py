@@ -44,10 +44,24 @@ def manage(environment: dict, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
+def collected(tmp_path: Path) -> None:
+    """What collectstatic leaves for rag_data.W001 to find (test_behind_proxy runs the real collectstatic)."""
+    (tmp_path / "static").mkdir(exist_ok=True)
+    (tmp_path / "static" / "staticfiles.json").write_text('{"paths": {}, "version": "1.1"}')
+
+
 def test_deploy_check_passes_at_warning_level_with_the_documented_variables(tmp_path):
+    collected(tmp_path)
     result = manage(production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_deploy_check_warns_when_the_static_files_are_not_collected(tmp_path):
+    result = manage(production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 1 and "rag_data.W001" in result.stderr, result.stderr
+    assert "collectstatic" in result.stderr
+    assert manage(production_env(tmp_path), "check").returncode == 0, "only --deploy asks for it"
 
 
 def test_milvus_lite_in_production_is_a_check_error(tmp_path):
