@@ -49,8 +49,9 @@ lock:
 	    --output-file requirements.lock requirements.txt
 
 ## The browser test's system tools (tests/e2e, docs/testing.md): Debian's chromium, chromium-driver and nginx, installed
-## with apt-get only when missing (through sudo when not root). Nothing else in the suite needs them.
-BROWSER_TOOLS := chromium:chromium chromedriver:chromium-driver nginx:nginx-light
+## with apt-get only when missing (through sudo when not root); and caddy, which checks the compose proxy's Caddyfile
+## (tests/test_container_image.py).
+BROWSER_TOOLS := chromium:chromium chromedriver:chromium-driver nginx:nginx-light caddy:caddy
 browser-deps:
 	@missing=""; for pair in $(BROWSER_TOOLS); do tool=$${pair%%:*}; package=$${pair#*:}; \
 	  command -v $$tool >/dev/null 2>&1 || test -x /usr/sbin/$$tool || missing="$$missing $$package"; done; \

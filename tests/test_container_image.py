@@ -3,9 +3,13 @@ against the proxy's and compose's timeouts, and requirements.lock against requir
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import runpy
 import shlex
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -163,3 +167,22 @@ def test_the_lock_satisfies_requirements_txt(line):
     version = packages[name][0]
     assert requirement.specifier.contains(version, prereleases=True), \
         f"requirements.lock has {name}=={version}, outside {requirement.specifier}: run `make lock`"
+
+
+def test_the_caddyfile_is_valid_and_proxies_to_the_app_with_the_documented_timeout():
+    """Caddy itself parses the proxy's config (Debian's caddy; `make test` installs it with the browser tools)."""
+    caddy = shutil.which("caddy")
+    assert caddy, "caddy is not installed: `make browser-deps` (or apt-get install caddy) installs it"
+    result = subprocess.run([caddy, "adapt", "--config", str(INFRA / "proxy" / "Caddyfile"), "--adapter", "caddyfile"],
+                            env={**os.environ, "SITE_ADDRESS": "rag.example.com"}, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    config = json.loads(result.stdout)
+    server = config["apps"]["http"]["servers"]["srv0"]
+    assert server["listen"] == [":443"] and server["routes"][0]["match"] == [{"host": ["rag.example.com"]}]
+    handlers = {h["handler"]: h for h in server["routes"][0]["handle"][0]["routes"][0]["handle"]}
+    proxy = handlers["reverse_proxy"]
+    assert proxy["upstreams"] == [{"dial": "app:8000"}]
+    assert proxy["transport"]["response_header_timeout"] == 60 * 10**9  # the 60 s the gunicorn test compares with
+    assert "X-Request-Id" in proxy["headers"]["request"]["set"]
+    assert config["admin"]["listen"] == "127.0.0.1:2019", "the healthcheck's address"
