@@ -13,6 +13,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -35,27 +36,28 @@ class Prepared:
 def prepare(corpus_dir: Path, size: int, overlap: int) -> Prepared:
     """Documents, chunks, vectors and concepts exactly as ingestion derives them (cached next to the corpus)."""
     from ingestion import store_sync
-    from ingestion.chunking import chunk_text
+    from ingestion.services import chunk_id_for, discover
+    from ingestion.sources import chunks_for, context_for, read_source
     from textmodels.embedders import get_embedder
-    from ingestion.services import chunk_id_for, discover, read_text, title_for
 
     from django.conf import settings
 
     sources, _ = discover([corpus_dir], stack.ID_PREFIX)
     documents, chunk_ids, texts = [], [], []
     for source in sources:
-        text, content_hash = read_text(source.path, settings.INGEST_MAX_FILE_BYTES)
+        extracted, content_hash = read_source(source.path, settings.INGEST_MAX_FILE_BYTES)
         ext = store_sync.extension(source.relative)
-        pieces = chunk_text(text, size, overlap, markdown=ext == "md")
-        rows = [(chunk_id_for(source.document_id, n, p.text), n, p.text, hashlib.sha256(p.text.encode()).hexdigest())
+        pieces = chunks_for(extracted, size, overlap)
+        rows = [(chunk_id_for(source.document_id, n, p.text, p.page), n, p.text,
+                 hashlib.sha256(p.text.encode()).hexdigest(), context_for(extracted.title, p.headings))
                 for n, p in enumerate(pieces)]
         documents.append({"document_id": source.document_id, "source_path": source.relative, "ext": ext,
-                          "title": title_for(text, source.relative, ext == "md"), "content_hash": content_hash,
-                          "rows": rows})
+                          "title": extracted.title, "content_hash": content_hash, "rows": rows})
         chunk_ids += [row[0] for row in rows]
-        texts += [row[2] for row in rows]
+        # What ingestion embeds: the chunk's context line (title, headings), then its text.
+        texts += [store_sync.embedding_text(SimpleNamespace(text=row[2], context=row[4])) for row in rows]
     embedder = get_embedder()
-    cache = corpus_dir.parent / f"{corpus_dir.name}.{embedder.name}.{embedder.dim}"
+    cache = corpus_dir.parent / f"{corpus_dir.name}.{embedder.name}.{embedder.dim}.ctx"  # .ctx: context embedded
     ids_file, vectors_file, concepts_file = (cache.with_suffix(cache.suffix + ext)
                                              for ext in (".ids.json", ".npy", ".concepts.json"))
     if ids_file.exists() and json.loads(ids_file.read_text()) == chunk_ids and concepts_file.exists():
@@ -87,7 +89,7 @@ def milvus_insert(prepared: Prepared, batch: int) -> dict:
         rows, position = [], 0
         for document in prepared.documents:
             meta = {"source": document["source_path"], "title": document["title"], "ext": document["ext"]}
-            for chunk_id, ordinal, text, _ in document["rows"]:
+            for chunk_id, ordinal, text, *_ in document["rows"]:
                 rows.append((chunk_id, document["document_id"], text, position, {**meta, "ordinal": ordinal}))
                 position += 1
         started = time.perf_counter()
@@ -191,11 +193,11 @@ def postgres_copy(prepared: Prepared, docs_per_tx: int) -> dict:
                 cursor.execute("SELECT document_id, id FROM rag_data_document WHERE document_id = ANY(%s)",
                                ([d["document_id"] for d in part],))
                 keys = dict(cursor.fetchall())
-                with cursor.copy("COPY rag_data_chunk (chunk_id, document_id, ordinal, text, content_hash) "
+                with cursor.copy("COPY rag_data_chunk (chunk_id, document_id, ordinal, text, content_hash, context) "
                                  "FROM STDIN") as copy:
                     for d in part:
-                        for chunk_id, ordinal, text, digest in d["rows"]:
-                            copy.write_row((chunk_id, keys[d["document_id"]], ordinal, text, digest))
+                        for chunk_id, ordinal, text, digest, context in d["rows"]:
+                            copy.write_row((chunk_id, keys[d["document_id"]], ordinal, text, digest, context))
             conn.commit()
         seconds = time.perf_counter() - started
     finally:

@@ -102,6 +102,26 @@ class _TermStats:
 TERM_STATS = _TermStats()
 
 
+# A word's lexemes under CONFIG never change, so they are asked of PostgreSQL once per word and process (the
+# lookup was a round trip on every keyword search); the cache is emptied when it reaches LEXEME_CACHE_MAX words.
+LEXEME_CACHE_MAX = 50_000
+_LEXEMES: dict[str, list[str]] = {}
+
+
+def word_lexemes(words: list[str]) -> dict[str, list[str]]:
+    """{word: its lexemes under CONFIG} ([] for a stop word), from PostgreSQL's to_tsvector, cached per word."""
+    missing = [word for word in dict.fromkeys(words) if word not in _LEXEMES]
+    if missing:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT word, tsvector_to_array(to_tsvector(%s::regconfig, word)) "
+                           "FROM unnest(%s::text[]) AS word", [CONFIG, missing])
+            found = dict(cursor.fetchall())
+        if len(_LEXEMES) + len(missing) > LEXEME_CACHE_MAX:
+            _LEXEMES.clear()
+        _LEXEMES.update({word: list(found.get(word) or []) for word in missing})
+    return {word: _LEXEMES.get(word, []) for word in words}
+
+
 def selective_words(words: list[str]) -> list[str]:
     """The words that find keyword candidates: every rare word, plus the frequent ones, rarest first, while the
     chunks they are estimated to match stay within SEARCH_KEYWORD_CANDIDATES; at least the rarest word.
@@ -116,10 +136,7 @@ def selective_words(words: list[str]) -> list[str]:
     freqs, rows = TERM_STATS.get()
     if not freqs or rows <= budget:
         return words
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT word, tsvector_to_array(to_tsvector(%s::regconfig, word)) "
-                       "FROM unnest(%s::text[]) AS word", [CONFIG, words])
-        lexemes = dict(cursor.fetchall())
+    lexemes = word_lexemes(words)
     frequency = {}
     for word in words:
         found = lexemes.get(word) or []
