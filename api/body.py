@@ -1,4 +1,5 @@
-"""The JSON body of POST /api/search and /api/feedback, read as strictly and worded as before django-ninja.
+"""The JSON body of POST /api/search and /api/feedback (and its fields), read as strictly and worded as before
+django-ninja.
 
 django-ninja would parse the body itself and answer its own 422 shape; these endpoints promise exact 400/413/415
 messages (docs/api.md), so they read the body here and check it against the fields of their schema (which
@@ -8,10 +9,12 @@ also describes the body in the OpenAPI document: `documented`).
 from __future__ import annotations
 
 import json
+import uuid
 
 from pydantic import BaseModel
 
 from api.errors import ApiError, BadRequest
+from retrieval.params import storable
 
 JSON = "application/json"
 
@@ -56,3 +59,25 @@ def read(request, schema: type[BaseModel]) -> dict:
 def documented(schema: type[BaseModel]) -> dict:
     """openapi_extra for an operation whose JSON body `schema` describes."""
     return {"requestBody": {"required": True, "content": {JSON: {"schema": schema.model_json_schema()}}}}
+
+
+def optional_text(payload: dict, name: str) -> str:
+    """The text field `name` ("" when absent or null), refused when it is not text or not storable (NUL)."""
+    value = payload.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BadRequest(f"{name}: expected text, got {type(value).__name__}")
+    storable(name, value)
+    return value
+
+
+def uuid_field(payload: dict, name: str) -> uuid.UUID:
+    """The field `name` as a UUID; the body carries it as a string."""
+    value = payload.get(name)
+    if not isinstance(value, str):
+        raise BadRequest(f"{name}: expected a UUID string, got {type(value).__name__}")
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise BadRequest(f"{name}: not a valid UUID") from None

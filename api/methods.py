@@ -12,6 +12,7 @@ ALL = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
 
 
 def only(router, path: str, *allowed: str) -> None:
+    """Add to `router` a hidden operation at `path` that answers every method but `allowed` with a JSON 405."""
     def not_allowed(request, **path_params):
         return error(405, f"method {request.method} not allowed; use {' or '.join(allowed)}", Allow=", ".join(allowed))
 

@@ -8,11 +8,13 @@ from django.core import checks
 
 
 def check_postgresql(app_configs=None, **kwargs):
+    """The check RagDataConfig.ready registers: the configured database and apps, as postgresql_problems sees them."""
     engine = settings.DATABASES.get("default", {}).get("ENGINE", "")
     return postgresql_problems(engine, settings.INSTALLED_APPS)
 
 
 def postgresql_problems(engine: str, installed_apps) -> list[checks.Error]:
+    """The errors for a database engine and app list (a pure function, so a test can pass any pair)."""
     errors = []
     if not engine.endswith("postgresql"):
         errors.append(checks.Error(

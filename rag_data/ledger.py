@@ -188,8 +188,8 @@ def document_lock(document_id: str):
     and reconcile (per document it finishes, repairs or deletes orphans of, re-reading the ledger under
     it). Two writers of one document would otherwise interleave their store writes, or reconcile would
     delete what a concurrent ingest had just written. Take one document's lock at a time, or a group's
-    with documents_lock (one order for all: no deadlock), never one inside another. The lock lives in the session of this thread's connection, so
-    it also ends if the connection dies; callers start on a live connection
+    with documents_lock (one order for all: no deadlock), never one inside another. The lock lives in the
+    session of this thread's connection, so it also ends if the connection dies; callers start on a live connection
     (close_if_unusable_or_obsolete). See docs/concurrency.md.
     """
     with _advisory_lock(document_id):
@@ -210,11 +210,7 @@ def documents_lock(document_ids: Iterable[str]):
     try:
         yield
     finally:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT count(pg_advisory_unlock(k)) FROM unnest(%s::bigint[]) AS t(k)", [keys])
-        except DatabaseError:
-            pass  # the connection is gone, and the locks with it
+        _unlock("SELECT count(pg_advisory_unlock(k)) FROM unnest(%s::bigint[]) AS t(k)", [keys])
 
 
 @contextlib.contextmanager
@@ -257,11 +253,17 @@ def _advisory_lock(name: str):
     try:
         yield
     finally:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
-        except DatabaseError:
-            pass  # the connection is gone, and the lock with it
+        _unlock("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def _unlock(sql: str, params: list) -> None:
+    """Release advisory locks; a connection that is gone has released them already (and must not raise here,
+    inside the `finally` of the lock's holder, over the holder's own error)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+    except DatabaseError:
+        pass
 
 
 def _key(name: str) -> int:

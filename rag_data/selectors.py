@@ -123,6 +123,12 @@ def evaluation_cases(set_name: str | None = None) -> QuerySet[EvaluationCase]:
     return queryset if set_name is None else queryset.filter(set_name=set_name)
 
 
+def feedback_is_case_elsewhere(*, set_name: str, feedback_id: int, case_id=None) -> bool:
+    """Whether the feedback is already a case of the set other than `case_id`: a feedback is at most one case
+    per set, and the form says so before the database's unique constraint would."""
+    return EvaluationCase.objects.filter(set_name=set_name, feedback_id=feedback_id).exclude(pk=case_id).exists()
+
+
 def _as_list(value) -> list:
     return list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
 

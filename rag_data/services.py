@@ -4,9 +4,6 @@ so validation happens once and fails with a ValidationError that names the offen
 
 from __future__ import annotations
 
-import math
-import re
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -15,14 +12,11 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from rag_data import inserts
-from rag_data.models import (
-    IDENTIFIER_MAX, SET_NAME, SET_NAME_MAX, Chunk, EvaluationCase, Feedback, Query, Session,
-)
+from rag_data import inserts, selectors, validation
+from rag_data.models import IDENTIFIER_MAX, Chunk, EvaluationCase, Feedback, Query, Session
 
 MAX_QUERY_CHARS = 10_000
 MAX_COMMENT_CHARS = 5_000
-MAX_RELEVANT_CHUNKS = 50
 
 
 def touch_session(*, session_id=None, external_id: str = "", metadata: Mapping | None = None) -> Session:
@@ -32,7 +26,7 @@ def touch_session(*, session_id=None, external_id: str = "", metadata: Mapping |
     now = timezone.now()
     if session_id is None:
         return Session.objects.create(external_id=external_id, metadata=dict(metadata or {}), last_seen_at=now)
-    session_id = _as_uuid(session_id, "session_id")
+    session_id = validation.as_uuid(session_id, "session_id")
     defaults = {"last_seen_at": now}
     if external_id:
         defaults["external_id"] = external_id
@@ -57,12 +51,12 @@ def record_query(
         raise ValidationError({"text": "The query text is empty."})
     if len(text) > MAX_QUERY_CHARS:
         raise ValidationError({"text": f"At most {MAX_QUERY_CHARS} characters."})
-    latency = _non_negative(latency_ms, "latency_ms")
-    stages = {str(name): _non_negative(value, f"stage_latency_ms[{name}]")
+    latency = validation.non_negative_ms(latency_ms, "latency_ms")
+    stages = {str(name): validation.non_negative_ms(value, f"stage_latency_ms[{name}]")
               for name, value in dict(stage_latency_ms or {}).items()}
     if parameters is not None and not isinstance(parameters, Mapping):
         raise ValidationError({"parameters": "Expected a mapping (k, filters, weights, hops, ...)."})
-    rows = [_result_row(position, row) for position, row in enumerate(results or [])]
+    rows = [validation.result_row(position, row) for position, row in enumerate(results or [])]
 
     query = Query(
         session=session, text=text, latency_ms=latency, parameters=dict(parameters or {}),
@@ -79,7 +73,7 @@ def record_query(
 def record_feedback(query_id, rating, chunk_id: str | None = None, comment: str = "", api_key=None) -> Feedback:
     """Store a thumbs-down/neutral/up verdict on a query, or on one chunk the query returned (`api_key`: the
     apikeys.ApiKey that sent it, if any)."""
-    query_uuid = _as_uuid(query_id, "query_id")
+    query_uuid = validation.as_uuid(query_id, "query_id")
     query = Query.objects.filter(pk=query_uuid).only("id", "results").first()
     if query is None:
         raise ValidationError({"query_id": f"No query with id {query_uuid}."})
@@ -147,9 +141,9 @@ def promote_feedback(feedback_ids, *, relevant_chunk_ids=None, set_name: str = "
     Feedback already promoted to this set is left alone. Only feedback in the "reviewed" state is accepted.
     """
     creator = _authenticated(user, "user")
-    set_name = _set_name(set_name)
-    ids = _feedback_ids(feedback_ids)
-    explicit = None if relevant_chunk_ids is None else _chunk_id_list(relevant_chunk_ids)
+    set_name = validation.set_name(set_name)
+    ids = validation.feedback_ids(feedback_ids)
+    explicit = None if relevant_chunk_ids is None else validation.chunk_id_list(relevant_chunk_ids)
     with transaction.atomic():
         rows = list(Feedback.objects.select_related("query").select_for_update(of=("self",)).filter(pk__in=ids))
         missing = sorted(set(ids) - {f.pk for f in rows})
@@ -183,7 +177,7 @@ def promote_feedback(feedback_ids, *, relevant_chunk_ids=None, set_name: str = "
 
 def set_evaluation_case(case_id, *, relevant_chunk_ids, set_name: str | None = None) -> EvaluationCase:
     """Replace a case's relevant chunks (and re-derive their documents); optionally move it to another set."""
-    chunks = _chunk_id_list(relevant_chunk_ids)
+    chunks = validation.chunk_id_list(relevant_chunk_ids)
     with transaction.atomic():
         case = EvaluationCase.objects.select_for_update(of=("self",)).select_related("feedback__query") \
             .filter(pk=case_id).first()
@@ -193,57 +187,17 @@ def set_evaluation_case(case_id, *, relevant_chunk_ids, set_name: str | None = N
         case.relevant_chunk_ids = chunks
         case.relevant_document_ids = _documents_of(chunks, results)
         if set_name is not None:
-            case.set_name = _set_name(set_name)
-            clash = EvaluationCase.objects.filter(set_name=case.set_name, feedback_id=case.feedback_id) \
-                .exclude(pk=case.pk).exists() if case.feedback_id else False
-            if clash:
+            case.set_name = validation.set_name(set_name)
+            if case.feedback_id and selectors.feedback_is_case_elsewhere(
+                    set_name=case.set_name, feedback_id=case.feedback_id, case_id=case.pk):
                 raise ValidationError({"set_name": f"This feedback is already a case of the set {case.set_name!r}."})
         case.save(update_fields=["relevant_chunk_ids", "relevant_document_ids", "set_name", "updated_at"])
     return case
 
 
-def _set_name(value) -> str:
-    if not isinstance(value, str) or not re.match(SET_NAME, value) or len(value) > SET_NAME_MAX:
-        raise ValidationError({"set_name": f"Use 1 to {SET_NAME_MAX} letters, digits, '.', '_' or '-', "
-                                           "starting with a letter or digit."})
-    return value
-
-
-def _feedback_ids(values) -> list[int]:
-    if isinstance(values, QuerySet):
-        values = values.values_list("pk", flat=True)
-    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        raise ValidationError({"feedback_ids": "Expected a list of feedback ids."})
-    ids = []
-    for value in values:
-        try:
-            if isinstance(value, bool):
-                raise ValueError
-            ids.append(int(value))
-        except (TypeError, ValueError):
-            raise ValidationError({"feedback_ids": f"Not a feedback id: {value!r}."}) from None
-    if not ids:
-        raise ValidationError({"feedback_ids": "Select at least one feedback item."})
-    return list(dict.fromkeys(ids))
-
-
-def _chunk_id_list(values) -> list[str]:
-    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        raise ValidationError({"relevant_chunk_ids": "Expected a list of chunk ids."})
-    chunks = []
-    for value in values:
-        if not isinstance(value, str) or not value.strip() or len(value.strip()) > IDENTIFIER_MAX:
-            raise ValidationError({"relevant_chunk_ids": f"Not a chunk id: {value!r}."})
-        chunks.append(value.strip())
-    chunks = list(dict.fromkeys(chunks))
-    if len(chunks) > MAX_RELEVANT_CHUNKS:
-        raise ValidationError({"relevant_chunk_ids": f"At most {MAX_RELEVANT_CHUNKS} chunks."})
-    return chunks
-
-
 def relevant_documents_for(relevant_chunk_ids, results=()) -> tuple[list[str], list[str]]:
     """(chunk ids, their documents), checked as promote_feedback/set_evaluation_case check them; for forms."""
-    chunks = _chunk_id_list(relevant_chunk_ids)
+    chunks = validation.chunk_id_list(relevant_chunk_ids)
     return chunks, _documents_of(chunks, results)
 
 
@@ -280,32 +234,3 @@ def _reviewer(user):
     return user
 
 
-def _as_uuid(value, field: str) -> uuid.UUID:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise ValidationError({field: "Not a valid UUID."}) from None
-
-
-def _non_negative(value, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValidationError({field: "Expected a finite, non-negative number of milliseconds."})
-    return float(value)
-
-
-def _result_row(position: int, row) -> dict:
-    if not isinstance(row, Mapping):
-        raise ValidationError({"results": f"Result {position} is not a mapping."})
-    missing = [key for key in ("chunk_id", "document_id", "score") if key not in row]
-    if missing:
-        raise ValidationError({"results": f"Result {position} lacks {', '.join(missing)}."})
-    score = row["score"]
-    if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
-        raise ValidationError({"results": f"Result {position} has a score that is not a finite number."})
-    sources = row.get("sources") or []
-    if isinstance(sources, str):
-        sources = [sources]
-    return {"chunk_id": str(row["chunk_id"]), "document_id": str(row["document_id"]),
-            "score": float(score), "sources": [str(s) for s in sources]}

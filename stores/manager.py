@@ -11,12 +11,10 @@ need other settings build a manager of their own instead of resetting module glo
 
 from __future__ import annotations
 
-import threading
-
 from graphstore import client as graph_client
 from graphstore.client import GraphConnection
 from stores.health import run_checks
-from stores.lifecycle import close_database_connections, close_opened_clients
+from stores.lifecycle import close_database_connections, process_manager
 from stores.services import initialise
 from vectorstore import client as milvus_client
 from vectorstore.client import MilvusConnection
@@ -66,22 +64,7 @@ class DatabaseManager:
             graph_client.bind(self._previous[1])
 
 
-_lock = threading.Lock()
-_process_manager: DatabaseManager | None = None
-
-
 def current() -> DatabaseManager:
-    """The process's manager, created (and bound) on first use; closed at exit (StoresConfig.ready)."""
-    global _process_manager
-    with _lock:
-        if _process_manager is None:
-            _process_manager = DatabaseManager(milvus_client.connection(), graph_client.connection()).activate()
-        return _process_manager
-
-
-def close_process_manager() -> None:
-    """Forget the process's manager and close what it held (the next call opens anew)."""
-    global _process_manager
-    with _lock:
-        _process_manager = None
-    close_opened_clients()
+    """The process's manager, created (and bound) on first use; closed by stores.lifecycle.close_opened_clients
+    (at exit, StoresConfig.ready; at a gunicorn worker's exit), after which the next call makes a new one."""
+    return process_manager(lambda: DatabaseManager(milvus_client.connection(), graph_client.connection()).activate())

@@ -86,6 +86,14 @@ def milvus_backend(request, settings, milvus_lite_uri):
     settings.MILVUS_COLLECTION = f"test_{uuid.uuid4().hex[:12]}"
     client.connection().close()
     yield request.param
+    drop_test_collection(settings)
+
+
+def drop_test_collection(settings) -> None:
+    """Drop the test's own Milvus collection (settings.MILVUS_COLLECTION, if it was made) and close the client:
+    the teardown every fixture that points a test at its own collection shares."""
+    from vectorstore import client
+
     try:
         milvus = client.get_client()
         if milvus.has_collection(settings.MILVUS_COLLECTION):

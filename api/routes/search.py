@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from django.http import JsonResponse
 from ninja import Router
 
@@ -14,7 +12,6 @@ from api.methods import only
 from api.schemas import ERRORS, FeedbackIn, FeedbackOut, SearchIn, SearchOut
 from rag_data import selectors, services
 from retrieval import pipeline
-from retrieval.params import storable
 
 router = Router(tags=["search"])
 
@@ -26,7 +23,7 @@ def search(request):
     payload = body.read(request, SearchIn)
     session = None
     if payload.get("session_id") is not None:
-        session = services.touch_session(session_id=_uuid(payload, "session_id"))
+        session = services.touch_session(session_id=body.uuid_field(payload, "session_id"))
     result = pipeline.search(
         payload["query"], k=payload.get("k"), filters=payload.get("filters"), hops=payload.get("hops"),
         weights=payload.get("weights"), session=session, api_key=request.auth.key,
@@ -42,38 +39,18 @@ def search(request):
              openapi_extra=body.documented(FeedbackIn), summary="A verdict on a search, or on one of its results")
 def feedback(request):
     payload = body.read(request, FeedbackIn)
-    query_id = _uuid(payload, "query_id")
+    query_id = body.uuid_field(payload, "query_id")
     if not selectors.query_exists(query_id):
         raise ApiError(404, f"query_id: no query with id {query_id}")
     rating = payload["rating"]
     if isinstance(rating, bool) or not isinstance(rating, int):
         raise BadRequest(f"rating: expected -1, 0 or 1, got {rating!r}")
     created = services.record_feedback(
-        query_id, rating, chunk_id=_optional_text(payload, "chunk_id"), comment=_optional_text(payload, "comment"),
-        api_key=request.auth.key,
+        query_id, rating, chunk_id=body.optional_text(payload, "chunk_id"),
+        comment=body.optional_text(payload, "comment"), api_key=request.auth.key,
     )
     return JsonResponse({"feedback_id": created.pk}, status=201)
 
 
 only(router, "/search", "POST")
 only(router, "/feedback", "POST")
-
-
-def _optional_text(payload: dict, name: str) -> str:
-    value = payload.get(name)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise BadRequest(f"{name}: expected text, got {type(value).__name__}")
-    storable(name, value)
-    return value
-
-
-def _uuid(payload: dict, name: str) -> uuid.UUID:
-    value = payload.get(name)
-    if not isinstance(value, str):
-        raise BadRequest(f"{name}: expected a UUID string, got {type(value).__name__}")
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise BadRequest(f"{name}: not a valid UUID") from None

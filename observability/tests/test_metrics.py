@@ -10,7 +10,7 @@ import pytest
 from django.test import RequestFactory
 
 from observability.views import allowed
-from tests.fixtures import MILVUS_SERVER_URI
+from tests.fixtures import MILVUS_SERVER_URI, drop_test_collection
 
 LOOPBACK = [ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128")]
 
@@ -77,11 +77,8 @@ def standalone_milvus(settings):
     client.connection().close()
     yield
     try:
-        milvus = client.get_client()
-        if milvus.has_collection(settings.MILVUS_COLLECTION):
-            milvus.drop_collection(settings.MILVUS_COLLECTION)
+        drop_test_collection(settings)
     finally:
-        client.connection().close()
         from retrieval import pipeline
 
         pipeline.shutdown_workers()

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from rag_data import admin as rag_admin
+from rag_data.admin import results as rag_admin
 from rag_data import services
 from rag_data.models import EvaluationCase, Feedback
 

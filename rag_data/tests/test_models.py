@@ -107,8 +107,10 @@ def test_chunk_search_vector_is_stored_indexed_and_follows_the_text(make_documen
 
     Chunk.objects.filter(pk=second.pk).update(text="Entities of a knowledge graph.")  # PostgreSQL recomputes it
     assert sorted(c.ordinal for c in search.all()) == [0, 1]
-    stored = Chunk.objects.filter(pk=second.pk).annotate(
-        fresh=SearchVector("text", config="english")).values_list("search_vector", "fresh").get()
+    stored = Chunk.objects.filter(pk=second.pk).annotate(  # migration 0007: context weighs A, text B
+        fresh=SearchVector("context", config="english", weight="A")
+        + SearchVector("text", config="english", weight="B"),
+    ).values_list("search_vector", "fresh").get()
     assert stored[0] == stored[1]
 
 

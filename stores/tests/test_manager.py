@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from graphstore import client as graph_client
-from stores.manager import DatabaseManager, close_process_manager, current
+from stores.lifecycle import close_opened_clients
+from stores.manager import DatabaseManager, current
 from vectorstore import client as milvus_client
 from vectorstore import selectors as vector_selectors
 
@@ -55,12 +56,13 @@ def test_changed_settings_give_a_fresh_connection_and_close_the_old_one(settings
     assert repr(first).endswith("closed>")
 
 
-def test_close_process_manager_unbinds_and_the_next_call_reopens(settings, tmp_path):
-    close_process_manager()  # an earlier test's process manager may hold other settings
+def test_closing_forgets_the_process_manager_and_the_next_call_reopens(settings, tmp_path):
+    close_opened_clients()  # an earlier test's process manager may hold other settings
     settings.MILVUS_URI = str(tmp_path / "c.db")
     process = current()
     assert milvus_client.connection() is process.milvus
-    close_process_manager()
+    close_opened_clients()
+    assert repr(process.milvus).endswith("closed>") and milvus_client._slot.bound is None
     assert current() is not process
 
 

@@ -22,13 +22,13 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.servers import REPO, TOOLS, Servers, missing_tools
-from tests.fixtures import MILVUS_SERVER_URI
+from tests.fixtures import MILVUS_SERVER_URI, drop_test_collection
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ARTIFACTS = Path(os.environ.get("STACK_DIR") or REPO / ".stack") / "artifacts" / "browser"
 HEADER_COLOUR = "rgba(65, 118, 144, 1)"  # the admin's --header-bg (#417690): proof that base.css loaded
-RATED_COLOUR = "rgba(255, 243, 205, 1)"  # rag_data.admin.RATED_STYLE
+RATED_COLOUR = "rgba(255, 243, 205, 1)"  # rag_data.admin.results.RATED_STYLE
 QUESTION = "how does reciprocal rank fusion weigh the legs"
 DOCUMENTS = {
     "fusion.md": "# Rank fusion\n\nReciprocal rank fusion weighs each leg's ranking: a chunk ranked r by a leg adds "
@@ -71,12 +71,7 @@ def app_environment(settings, tmp_path, neo4j_store):
         EMBEDDING_DIM=str(settings.EMBEDDING_DIM), METRICS_ALLOWED_IPS="127.0.0.1/32",
     )
     yield environment
-    try:
-        milvus = client.get_client()
-        if milvus.has_collection(settings.MILVUS_COLLECTION):
-            milvus.drop_collection(settings.MILVUS_COLLECTION)
-    finally:
-        client.connection().close()
+    drop_test_collection(settings)
 
 
 @pytest.fixture
