@@ -1,6 +1,7 @@
 """The relational half of the data layer: sessions, queries, feedback, evaluation cases and the document ledger.
 
-ready() registers the PostgreSQL system check as Django contrib apps do, rather than by an import side effect."""
+ready() registers its system checks (PostgreSQL; collected static files, deploy) as Django contrib apps do, rather
+than by an import side effect."""
 
 from django.apps import AppConfig
 from django.core import checks
