@@ -191,7 +191,7 @@ if SEARCH_MAX_ABANDONED >= SEARCH_WORKERS:
                           f"{SEARCH_MAX_ABANDONED}: otherwise stuck searches can hold every worker")
 SEARCH_WEIGHTS = {
     "vector": _read.float("SEARCH_WEIGHT_VECTOR", 1.0, minimum=0.0, maximum=100),
-    "graph": _read.float("SEARCH_WEIGHT_GRAPH", 0.0, minimum=0.0, maximum=100),
+    "graph": _read.float("SEARCH_WEIGHT_GRAPH", 0.25, minimum=0.0, maximum=100),
     "keyword": _read.float("SEARCH_WEIGHT_KEYWORD", 3.0, minimum=0.0, maximum=100),
 }
 # Reciprocal rank fusion constant: score = weight / (SEARCH_RRF_K + rank). Small values favour each leg's top

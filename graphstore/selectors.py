@@ -226,3 +226,38 @@ def neighbour_concepts(name: str) -> list[dict]:
         name=checked_name(name),
     )
     return [record.data() for record in result.records]
+
+
+# Documents about the concepts a query names: each named concept that exists (looked up by the (namespace, name)
+# uniqueness index) contributes idf * (1 + ln(mentions)) to each of its `per_concept` most-mentioning documents,
+# idf = ln(1 + documents / (1 + documents mentioning it)): a concept every page mentions ("django") counts for
+# little. Bounded: at most len($names) index lookups, a degree count each, and LIMIT $per_concept mentions each.
+QUERY_CONCEPT_DOCUMENTS_CYPHER = """
+    UNWIND $names AS name
+    MATCH (c:Concept {namespace: $namespace, name: name})
+    WITH c, COUNT { (c)<-[:MENTIONS]-() } AS df
+    WITH c, log(1.0 + $documents / (1.0 + df)) AS idf
+    CALL (c, idf) {
+        MATCH (d:Document {namespace: $namespace})-[m:MENTIONS]->(c)
+        WITH d, m ORDER BY m.count DESC, d.document_id LIMIT $per_concept
+        RETURN d, idf * (1.0 + log(m.count)) AS part
+    }
+    WITH d, sum(part) AS score, collect(c.name) AS via
+    RETURN d.document_id AS document_id, score, via
+    ORDER BY score DESC, document_id
+    LIMIT $limit
+"""
+
+
+def documents_for_query_concepts(names: Iterable[str], documents: int, limit: int = 20,
+                                 per_concept: int = 50) -> list[dict]:
+    """Documents mentioning the concepts among `names` (phrases of a query), best first, idf-weighted (see the
+    Cypher above); dicts with document_id, score and `via` (the concepts that matched). `documents` is the
+    number of documents in the namespace (for idf)."""
+    names = checked_names(names)
+    if not names:
+        return []
+    result = client.read(QUERY_CONCEPT_DOCUMENTS_CYPHER, namespace=client.namespace(), names=names,
+                         documents=float(max(documents, 1)), limit=checked_limit(limit),
+                         per_concept=checked_limit(per_concept))
+    return [record.data() for record in result.records]

@@ -35,7 +35,7 @@ from graphstore import selectors as graph
 from rag_data import services
 from retrieval import fusion
 from textmodels.embedders import EmbedderError, get_embedder
-from retrieval.selectors import keyword_ranking, visible_chunks
+from retrieval.selectors import document_count, keyword_ranking, query_concepts, visible_chunks
 from retrieval.params import InvalidParameter, SearchParams, validate
 from retrieval.workers import pool as _pool, shutdown_workers
 from vectorstore import selectors as vectors
@@ -223,21 +223,30 @@ def _embed(text: str) -> list[float]:
 
 
 def _graph_stage(params: SearchParams, vector: list[float], vector_hits: list[dict]) -> list[dict]:
-    """Chunks of documents related (through shared or RELATED_TO concepts) to the top-k vector hits' documents,
-    ranked by similarity to the query. Runs after the vector stage, whose hits are its seeds."""
+    """Chunks of the documents the graph connects to the query, documents in graph order, each one's chunks by
+    similarity to the query: first the documents mentioning the concepts the query names (idf-weighted, one
+    bounded Cypher), then those related (shared or RELATED_TO concepts) to the top-k vector hits' documents."""
+    limit = min(params.pool, GRAPH_MAX_DOCUMENTS)
+    names = query_concepts(params.text)
+    found = graph.documents_for_query_concepts(names, documents=document_count(), limit=limit) if names else []
+    document_ids = list(dict.fromkeys(row["document_id"] for row in found))
     seeds = list(dict.fromkeys(hit["document_id"] for hit in vector_hits[: params.k] if hit["document_id"]))
-    if not seeds:
-        return []
-    related = graph.related_documents(seeds, hops=params.hops, limit=min(params.pool, GRAPH_MAX_DOCUMENTS))
-    document_ids = [row["document_id"] for row in related]
+    if seeds and len(document_ids) < limit:
+        related = graph.related_documents(seeds, hops=params.hops, limit=limit)
+        document_ids += [row["document_id"] for row in related if row["document_id"] not in document_ids]
     wanted = params.filters.get("document_id")
     if wanted is not None:  # the user's own document filter still holds: intersect
         allowed = set(wanted) if isinstance(wanted, list) else {wanted}
         document_ids = [d for d in document_ids if d in allowed]
     if not document_ids:
         return []
-    restricted = {**params.filters, "document_id": document_ids}
-    return _translated(MILVUS, vectors.search, vector, params.pool, restricted, CONSISTENCY)
+    restricted = {**params.filters, "document_id": document_ids[:limit]}
+    hits = _translated(MILVUS, vectors.search, vector, params.pool, restricted, CONSISTENCY)
+    order = {document_id: position for position, document_id in enumerate(document_ids)}
+    best = list({hit["document_id"]: hit for hit in reversed(hits)}.values())  # each document's most similar
+    best.sort(key=lambda hit: order.get(hit["document_id"], len(order)))
+    chosen = {hit["chunk_id"] for hit in best}
+    return best + [hit for hit in hits if hit["chunk_id"] not in chosen]
 
 
 def _keyword_stage(params: SearchParams) -> tuple[list[str], dict[str, dict]]:

@@ -18,6 +18,7 @@ from django.db import connection
 from django.db.models import F, QuerySet
 
 from rag_data.models import Chunk, Document
+from textmodels.extractors import phrase_counts
 
 _WORDS = re.compile(r"\w+", re.UNICODE)
 # Web-search syntax the user may type on purpose: a quoted phrase, a -negation or an explicit "or".
@@ -211,3 +212,24 @@ def visible_chunks(chunk_ids) -> dict[str, tuple[str, str]]:
     with connection.cursor() as cursor:
         cursor.execute(_visible_chunks_sql(), [ids, Document.Status.COMPLETE.value])
         return {chunk_id: (document_id, text) for chunk_id, document_id, text in cursor.fetchall()}
+
+
+QUERY_CONCEPTS_MAX = 32
+
+
+def query_concepts(text: str) -> list[str]:
+    """The phrases of a query that may name graph concepts: the extractor's 1- to 3-word content phrases
+    (stop words out), longer than two characters, at most QUERY_CONCEPTS_MAX."""
+    return [phrase for phrase in phrase_counts(text) if len(phrase) > 2][:QUERY_CONCEPTS_MAX]
+
+
+_document_count = {"at": -STATS_TTL_SECONDS, "n": 0}
+
+
+def document_count() -> int:
+    """Complete documents in the ledger (for the graph leg's idf), counted at most every STATS_TTL_SECONDS."""
+    now = time.monotonic()
+    if now - _document_count["at"] >= STATS_TTL_SECONDS:
+        _document_count["n"] = Document.objects.filter(status=Document.Status.COMPLETE).count()
+        _document_count["at"] = now
+    return _document_count["n"]

@@ -89,3 +89,19 @@ def test_reads_never_leave_the_namespace(library, settings):
     settings.RAG_NAMESPACE = mine + "-other"
     services.wipe_namespace()
     settings.RAG_NAMESPACE = mine
+
+
+def test_documents_for_query_concepts_weighs_rare_concepts_up(library):
+    import math
+
+    services.link_document_concepts("e", {"cooking": 5, "training": 1})
+    # "training" is mentioned by a, c and e, "cooking" by e only: idf = ln(1 + documents / (1 + df)).
+    found = selectors.documents_for_query_concepts(["training", "cooking", "not a concept"], documents=5)
+    assert [d["document_id"] for d in found] == ["e", "a", "c"]
+    idf_training, idf_cooking = math.log(1 + 5 / 4), math.log(1 + 5 / 2)
+    assert found[0]["score"] == pytest.approx(idf_cooking * (1 + math.log(5)) + idf_training)
+    assert sorted(found[0]["via"]) == ["cooking", "training"]
+    assert found[1]["score"] == pytest.approx(idf_training) and found[1]["via"] == ["training"]
+    assert [d["document_id"] for d in selectors.documents_for_query_concepts(["training"], 5, limit=1)] == ["a"]
+    assert selectors.documents_for_query_concepts([], documents=5) == []
+    assert selectors.documents_for_query_concepts(["nothing here"], documents=5) == []

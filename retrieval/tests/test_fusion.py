@@ -101,3 +101,11 @@ def test_deterministic_whatever_the_source_order(rankings, weights):
 @given(rankings, weights, st.integers(min_value=0, max_value=20))
 def test_limit_is_a_prefix(rankings, weights, limit):
     assert fuse(rankings, weights, limit=limit) == fuse(rankings, weights)[:limit]
+
+
+def test_query_concepts_are_the_content_phrases_of_the_query():
+    from retrieval.selectors import query_concepts
+
+    concepts = query_concepts("How do I mark a test as expected to fail?")
+    assert "test" in concepts and "fail" in concepts and "how" not in concepts and "do" not in concepts
+    assert len(query_concepts(" ".join(f"word{i}" for i in range(100)))) == 32

@@ -241,3 +241,10 @@ def test_max_chunks_per_document_caps_one_document_in_the_fused_list(milvus_back
     capped = [hit.document_id for hit in pipeline.search(QUERY, k=5, weights=EQUAL, record=False).hits]
     assert capped.count("ann-seed") == 2 and len(capped) == 5
     assert capped[0] == "ann-seed"
+
+
+def test_graph_leg_starts_from_the_concepts_the_query_names(corpus):
+    # "small world" is a concept only graph-only mentions; no vector or keyword match would find that chunk.
+    result = pipeline.search("a small world of acquaintances", k=3, hops=1,
+                             weights={"vector": 0.0, "graph": 1.0, "keyword": 0.0}, record=False)
+    assert result.hits[0].document_id == "graph-only" and result.hits[0].sources == {"graph": 1}
