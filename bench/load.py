@@ -5,8 +5,8 @@
 On the local stack (`make bench` starts it), in a database, Milvus collection and graph namespace of its own:
 fetch a real documentation corpus (eval/fetch_corpus.py; Django's docs: ~650 files, ~8k chunks), ingest it with
 the default embedder (once: a run finds it already loaded and reuses it), start gunicorn with
-infrastructure/gunicorn.conf.py and `--workers` workers on a free loopback port, warm every worker, then
-`--clients` clients, each on its own keep-alive connection, send the evaluation sets' questions to
+infrastructure/gunicorn.conf.py and `--workers` workers on a free loopback port, warm every worker (3 s of the
+same load), then `--clients` clients, each on its own keep-alive connection, send the evaluation sets' questions to
 POST /api/search back to back for `--seconds` seconds. Reports requests per second, latency percentiles, errors,
 and the most PostgreSQL connections the server held (sampled from pg_stat_activity every 0.2 s) against the
 bound its settings allow. Writes bench/results/load-<time>.json.
@@ -236,10 +236,10 @@ def main(argv=None) -> int:
     sampler = ConnectionSampler(env)
     try:
         server.wait()
-        warm = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-        for question in texts[: 4 * args.workers]:  # every worker loads its embedder and opens its clients
-            search_once(warm, question)
-        warm.close()
+        # Every worker opens its store clients and pools (the model and the URL conf are loaded by gunicorn.conf.py's
+        # post_worker_init): as many connections as the run, for 3 s. One keep-alive connection reached one worker
+        # only, and the other's first requests landed in the measured window.
+        run_clients(server.port, args.clients, 3.0, texts)
         sampler.start()
         log(f"{args.clients} clients for {args.seconds:g} s (load average before: "
             f"{', '.join(f'{x:.2f}' for x in load_before)})")

@@ -60,6 +60,24 @@ def child_exit(server, worker):
     multiprocess.mark_process_dead(worker.pid, _multiproc_dir)
 
 
+def post_worker_init(worker):
+    """Do before the first request what it would otherwise wait for: import the URL conf (every app's views) and
+    load the embedder's model. A new worker (the first start, and every max_requests restart) otherwise answers
+    its first searches seconds late (bench/load.py: p99 1.8 s with one cold worker). A failure here is logged in
+    one line and left to the request that meets it."""
+    import logging
+
+    try:
+        from django.urls import get_resolver
+
+        from textmodels.embedders import get_embedder
+
+        get_resolver().url_patterns  # noqa: B018 (a cached property: imports config.urls and the views)
+        get_embedder().embed(["warm-up"])
+    except Exception as error:  # noqa: BLE001 (the worker still serves; the request that needs it reports it)
+        logging.getLogger("gunicorn.error").warning("worker warm-up failed: %s: %s", type(error).__name__, error)
+
+
 def worker_exit(server, worker):
     from stores.lifecycle import close_opened_clients  # the worker's Django is set up by now
 

@@ -35,3 +35,24 @@ def test_a_given_metrics_directory_is_used_and_kept(monkeypatch, tmp_path):
     config["on_starting"](None)
     config["on_exit"](None)
     assert tmp_path.is_dir()
+
+
+def test_a_new_worker_loads_the_url_conf_and_the_embedder_before_its_first_request(monkeypatch, tmp_path, caplog):
+    from django.urls import get_resolver
+
+    from textmodels import embedders
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    config = runpy.run_path(str(CONF))
+    used = []
+    real = embedders.get_embedder
+    monkeypatch.setattr(embedders, "get_embedder", lambda: used.append(1) or real())
+    config["post_worker_init"](None)
+    assert "url_patterns" in vars(get_resolver()) and used == [1]  # the URL conf is imported, the model loaded
+
+    def broken():
+        raise embedders.EmbedderError("model file missing")
+
+    monkeypatch.setattr(embedders, "get_embedder", broken)
+    config["post_worker_init"](None)  # the worker still starts; one line says why it is not warm
+    assert "worker warm-up failed: EmbedderError: model file missing" in caplog.text
