@@ -7,6 +7,7 @@ store is still stuck, the check fails at once instead of starting another one.
 
 from __future__ import annotations
 
+import abc
 import concurrent.futures
 import dataclasses
 import datetime
@@ -26,19 +27,26 @@ _LOCK = threading.Lock()
 logger = logging.getLogger(__name__)
 
 
-def _default_timeout() -> datetime.timedelta:
-    return datetime.timedelta(seconds=settings.HEALTH_CHECK_TIMEOUT)
-
-
 @dataclasses.dataclass
 class StoreCheck(HealthCheck):
-    """One store's probe, bounded by `timeout`; subclasses implement `probe()` and set `store`."""
+    """One store's probe, bounded by `timeout`; a subclass sets `store` and implements `probe()`."""
 
-    timeout: datetime.timedelta = dataclasses.field(default_factory=_default_timeout)
     store = "store"
 
+    @property
+    def timeout(self) -> datetime.timedelta:
+        """settings.HEALTH_CHECK_TIMEOUT, read when the check runs. A property, as the base's class attribute is:
+        a dataclass field would become every subclass's first parameter (PostgresCheck("default") a timeout)."""
+        return datetime.timedelta(seconds=settings.HEALTH_CHECK_TIMEOUT)
+
+    @abc.abstractmethod
     def probe(self) -> None:
-        raise NotImplementedError
+        """Ask the store one cheap question, in a pool thread with one attempt (no retries).
+
+        Raises:
+            ServiceUnavailable: the store answers but is not usable (its message is shown as it is).
+            Exception: any driver error; it is reported as one line without credentials (describe_error).
+        """
 
     def __repr__(self) -> str:
         return self.store
