@@ -132,12 +132,7 @@ def mark_group_failed(documents: Sequence[Document], error: BaseException | str)
 
 def reopen(document: Document, *, milvus: bool = False, neo4j: bool = False) -> None:
     """Before rewriting a store from PostgreSQL: pending, and that store's flag cleared."""
-    fields = {"status": Status.PENDING, "in_postgres": True}
-    if milvus:
-        fields["in_milvus"] = False
-    if neo4j:
-        fields["in_neo4j"] = False
-    _update(document, **fields)
+    _update(document, status=Status.PENDING, in_postgres=True, **_cleared_flags(milvus=milvus, neo4j=neo4j))
 
 
 def mark_in_milvus(document: Document) -> None:
@@ -164,12 +159,13 @@ def mark_deleting(document: Document) -> None:
 
 
 def mark_gone_from(document: Document, *, milvus: bool = False, neo4j: bool = False) -> None:
-    fields = {}
-    if milvus:
-        fields["in_milvus"] = False
-    if neo4j:
-        fields["in_neo4j"] = False
-    _update(document, **fields)
+    """The document's rows are no longer in those stores (a delete or a repair removed them)."""
+    _update(document, **_cleared_flags(milvus=milvus, neo4j=neo4j))
+
+
+def _cleared_flags(*, milvus: bool, neo4j: bool) -> dict[str, bool]:
+    """The in_<store> fields to set False for the stores named."""
+    return {name: False for name, chosen in (("in_milvus", milvus), ("in_neo4j", neo4j)) if chosen}
 
 
 def _update(document: Document, **fields) -> None:

@@ -10,8 +10,8 @@ from rag_data.admin.results import results_table
 from rag_data.models import Chunk, Document, Feedback, Query, Session
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """View-only: these rows are written by the API or the ingestion pipeline, never by hand."""
+class ViewOnly:
+    """No add, change or delete: these rows are written by the API or the ingestion pipeline, never by hand."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -23,19 +23,18 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class FeedbackInline(admin.TabularInline):
+class ReadOnlyAdmin(ViewOnly, admin.ModelAdmin):
+    """A model page that only shows."""
+
+
+class FeedbackInline(ViewOnly, admin.TabularInline):
+    """A query's feedback on the query's page; each row links to the feedback's own (reviewable) page."""
+
     model = Feedback
     fields = ("created_at", "rating", "chunk_id", "comment", "review_state")
     readonly_fields = fields
     extra = 0
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Query)

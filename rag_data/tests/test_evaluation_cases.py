@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from django.contrib.admin.utils import quote
 from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from rag_data.admin import results as rag_admin
 from rag_data import services
+from rag_data.admin import results as rag_admin
 from rag_data.models import EvaluationCase, Feedback
+from rag_data.tests.field_errors import field_error
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
@@ -36,13 +36,6 @@ def _reviewed(feedback, user):
     services.mark_feedback_reviewed(Feedback.objects.filter(pk=feedback.pk), user)
     feedback.refresh_from_db()
     return feedback
-
-
-def _field_error(call, field):
-    with pytest.raises(ValidationError) as caught:
-        call()
-    assert field in caught.value.message_dict, caught.value.message_dict
-    return caught.value.message_dict[field][0]
 
 
 # ---- the service ----------------------------------------------------------------------------------------------
@@ -79,7 +72,7 @@ def test_explicit_relevant_chunks_and_a_chunk_gone_from_the_ledger(ledger, make_
     ledger["doc-a:0"].delete()  # re-ingested since: the query's logged results still name its document
     updated = services.set_evaluation_case(case.pk, relevant_chunk_ids=["doc-a:0"], set_name="renamed")
     assert updated.relevant_document_ids == ["doc-a"] and updated.set_name == "renamed"
-    message = _field_error(lambda: services.set_evaluation_case(case.pk, relevant_chunk_ids=["nope:1"]),
+    message = field_error(lambda: services.set_evaluation_case(case.pk, relevant_chunk_ids=["nope:1"]),
                            "relevant_chunk_ids")
     assert "nope:1" in message
 
@@ -89,7 +82,7 @@ def test_unreviewed_feedback_is_refused_and_nothing_is_promoted(make_feedback, r
     fresh = make_feedback(rating=-1)
     dismissed = make_feedback(rating=0)
     services.dismiss_feedback(Feedback.objects.filter(pk=dismissed.pk), reviewer)
-    message = _field_error(
+    message = field_error(
         lambda: services.promote_feedback([reviewed.pk, fresh.pk, dismissed.pk], user=reviewer), "feedback_ids")
     assert message.startswith("2 of the 3 selected feedback item(s) are not reviewed (dismissed, new)")
     assert not EvaluationCase.objects.exists()
@@ -116,7 +109,7 @@ def test_promote_feedback_names_the_bad_field(ledger, make_feedback, reviewer, k
     feedback = _reviewed(make_feedback(rating=-1), reviewer)
     arguments = {"feedback_ids": [feedback.pk], "user": reviewer, **kwargs}
     feedback_ids = arguments.pop("feedback_ids")
-    _field_error(lambda: services.promote_feedback(feedback_ids, **arguments), field)
+    field_error(lambda: services.promote_feedback(feedback_ids, **arguments), field)
     assert not EvaluationCase.objects.exists()
 
 

@@ -10,15 +10,9 @@ from django.core.exceptions import ValidationError
 
 from rag_data import services
 from rag_data.models import Feedback, Session
+from rag_data.tests.field_errors import field_error
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
-
-
-def _field_error(call, field):
-    with pytest.raises(ValidationError) as caught:
-        call()
-    assert field in caught.value.message_dict, caught.value.message_dict
-    return caught.value.message_dict[field][0]
 
 
 def test_record_query_stores_normalised_results_and_touches_session(make_query):
@@ -44,7 +38,7 @@ def test_touch_session_reuses_an_existing_id():
     new_id = uuid.uuid4()
     assert services.touch_session(session_id=new_id).pk == new_id
     assert Session.objects.count() == 2
-    _field_error(lambda: services.touch_session(session_id="nope"), "session_id")
+    field_error(lambda: services.touch_session(session_id="nope"), "session_id")
 
 
 @pytest.mark.parametrize(
@@ -63,7 +57,7 @@ def test_touch_session_reuses_an_existing_id():
     ],
 )
 def test_record_query_rejects_bad_input(make_query, kwargs, field):
-    _field_error(lambda: make_query(**kwargs), field)
+    field_error(lambda: make_query(**kwargs), field)
 
 
 def test_record_feedback_on_a_returned_chunk(make_query):
@@ -75,18 +69,18 @@ def test_record_feedback_on_a_returned_chunk(make_query):
 
 @pytest.mark.parametrize("rating", [2, -2, 5, True, "1", None, 0.5])
 def test_record_feedback_rejects_ratings_outside_the_thumb_scale(make_query, rating):
-    message = _field_error(lambda: services.record_feedback(make_query().id, rating), "rating")
+    message = field_error(lambda: services.record_feedback(make_query().id, rating), "rating")
     assert "-1, 0, 1" in message
 
 
 def test_record_feedback_validation_names_the_field(make_query):
     query = make_query()
     missing = uuid.uuid4()
-    assert str(missing) in _field_error(lambda: services.record_feedback(missing, 1), "query_id")
-    _field_error(lambda: services.record_feedback("not-a-uuid", 1), "query_id")
-    _field_error(lambda: services.record_feedback(query.id, 1, chunk_id="elsewhere:9"), "chunk_id")
-    _field_error(lambda: services.record_feedback(query.id, 1, chunk_id="c" * 129), "chunk_id")
-    _field_error(
+    assert str(missing) in field_error(lambda: services.record_feedback(missing, 1), "query_id")
+    field_error(lambda: services.record_feedback("not-a-uuid", 1), "query_id")
+    field_error(lambda: services.record_feedback(query.id, 1, chunk_id="elsewhere:9"), "chunk_id")
+    field_error(lambda: services.record_feedback(query.id, 1, chunk_id="c" * 129), "chunk_id")
+    field_error(
         lambda: services.record_feedback(query.id, 1, comment="x" * (services.MAX_COMMENT_CHARS + 1)),
         "comment",
     )
@@ -122,5 +116,5 @@ def test_set_review_state_round_trip(make_feedback, django_user_model):
     assert feedback.reviewed_by == user and feedback.reviewed_at is not None
     feedback = services.set_feedback_review_state(feedback.pk, "new", user)
     assert feedback.reviewed_by is None and feedback.reviewed_at is None
-    _field_error(lambda: services.set_feedback_review_state(feedback.pk, "done", user), "review_state")
+    field_error(lambda: services.set_feedback_review_state(feedback.pk, "done", user), "review_state")
     assert services.dismiss_feedback(Feedback.objects.all(), user) == 1
