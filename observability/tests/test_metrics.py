@@ -9,7 +9,7 @@ import uuid
 import pytest
 from django.test import RequestFactory
 
-from observability.views import allowed
+from observability.access import allowed
 from tests.fixtures import MILVUS_SERVER_URI, drop_test_collection
 
 LOOPBACK = [ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128")]
