@@ -1,23 +1,22 @@
 """Documents over HTTP: upload (a job ingests it), list and read the ledger, delete (a job), and jobs.
 
 Scope `documents`. Thin: the checks of what can become a document and the queueing are jobs.services', the
-reads rag_data.selectors' and jobs.selectors'. Uploads are bounded before they are read (DOCUMENT_MAX_BYTES
-for a file, API_MAX_BODY_BYTES for JSON text), and nothing is stored unless the job is queued with them.
+reads rag_data.selectors' and jobs.selectors', reading an upload's fields api.uploads'. Uploads are bounded before
+they are read (DOCUMENT_MAX_BYTES for a file, API_MAX_BODY_BYTES for JSON text), and nothing is stored unless the
+job is queued with them.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from typing import Literal
 
-from django.conf import settings
 from django.http import JsonResponse
 from ninja import Query, Router
 
-from api import body
+from api import body, uploads
 from api.auth import KeyAuth
-from api.errors import ApiError, BadRequest
+from api.errors import ApiError
 from api.methods import only
 from api.schemas import ERRORS, DocumentDetail, DocumentPage, DocumentTextIn, Job, Submitted
 from jobs import selectors as job_selectors
@@ -26,7 +25,6 @@ from rag_data import selectors
 
 router = Router(tags=["documents"], auth=KeyAuth("documents"))
 MULTIPART = "multipart/form-data"
-FORM_OVERHEAD = 64 * 1024  # multipart boundaries, headers, the id and metadata fields
 MAX_PAGE_SIZE = 100
 NOT_FOUND = {404: ERRORS[400]}
 # jobs.services.Rejected messages -> status: too big, not a format we take, else unusable input.
@@ -46,16 +44,14 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {
 def upload(request):
     """A file (multipart/form-data, field `file`) or text (JSON). Answers 202 with the job to follow."""
     if request.content_type == MULTIPART:
-        submission = _submit(**_multipart(request))
+        submission = _submit(**uploads.from_multipart(request))
     elif request.content_type == body.JSON:
         payload = body.read(request, DocumentTextIn)
-        submission = _submit(**_text(payload))
+        submission = _submit(**uploads.from_json_text(payload))
     else:
         raise ApiError(415, "send the document as multipart/form-data (a `file` field) or as JSON "
                             "({\"text\": ...}) with 'Content-Type: application/json'")
-    response = JsonResponse({"job_id": submission.job_id, "document_id": submission.document_id}, status=202)
-    response["Location"] = f"/api/jobs/{submission.job_id}"
-    return response
+    return _accepted(submission)
 
 
 @router.get("/documents", response={200: DocumentPage, **ERRORS}, summary="Documents of the ledger, a page at a time")
@@ -82,9 +78,7 @@ def delete_document(request, document_id: str):
     if selectors.document_detail(document_id) is None and not job_selectors.jobs_of_document(document_id, limit=1):
         raise ApiError(404, f"document_id: no document with id {document_id}")
     submission = _rejected_as_4xx(jobs.submit_deletion, document_id)
-    response = JsonResponse({"job_id": submission.job_id, "document_id": submission.document_id}, status=202)
-    response["Location"] = f"/api/jobs/{submission.job_id}"
-    return response
+    return _accepted(submission)
 
 
 @router.get("/jobs/{job_id}", response={200: Job, **NOT_FOUND, **ERRORS}, summary="A job: status, attempts, error")
@@ -100,47 +94,15 @@ only(router, "/documents/{document_id}", "GET", "DELETE")
 only(router, "/jobs/{job_id}", "GET")
 
 
-def _multipart(request) -> dict:
-    length = int(request.META.get("CONTENT_LENGTH") or 0)
-    if length > settings.DOCUMENT_MAX_BYTES + FORM_OVERHEAD:  # refused before Django reads (and spools) it
-        raise ApiError(413, f"document too large ({length} bytes > DOCUMENT_MAX_BYTES={settings.DOCUMENT_MAX_BYTES})")
-    unknown = sorted(set(request.POST) - {"id", "metadata"} | set(request.FILES) - {"file"})
-    if unknown:
-        raise BadRequest(f"unknown field(s): {', '.join(unknown)}; allowed: file, id, metadata")
-    upload = request.FILES.get("file")
-    if upload is None:
-        raise BadRequest("missing field(s): file")
-    if upload.size > settings.DOCUMENT_MAX_BYTES:
-        raise ApiError(413, f"document too large ({upload.size} bytes > DOCUMENT_MAX_BYTES="
-                            f"{settings.DOCUMENT_MAX_BYTES})")
-    metadata = None
-    if request.POST.get("metadata"):
-        try:
-            metadata = json.loads(request.POST["metadata"])
-        except ValueError as error:
-            raise BadRequest(f"metadata: malformed JSON: {error}") from None
-    return {"name": upload.name or "", "data": upload.read(), "content_type": upload.content_type,
-            "document_id": request.POST.get("id") or None, "metadata": metadata}
-
-
-def _text(payload: dict) -> dict:
-    text = payload["text"]
-    if not isinstance(text, str) or not text:
-        raise BadRequest("text: expected the document as non-empty text")
-    for name in ("name", "content_type", "id"):
-        if payload.get(name) is not None and not isinstance(payload[name], str):
-            raise BadRequest(f"{name}: expected text, got {type(payload[name]).__name__}")
-    content_type = payload.get("content_type") or (None if payload.get("name") else "text/plain")
-    try:
-        data = text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise BadRequest("text: is not valid Unicode text") from None
-    return {"name": payload.get("name") or "", "data": data, "content_type": content_type,
-            "document_id": payload.get("id") or None, "metadata": payload.get("metadata")}
-
-
 def _submit(**arguments) -> jobs.Submission:
     return _rejected_as_4xx(jobs.submit_document, **arguments)
+
+
+def _accepted(submission: jobs.Submission) -> JsonResponse:
+    """202 with the job to follow, in the body and in Location."""
+    response = JsonResponse({"job_id": submission.job_id, "document_id": submission.document_id}, status=202)
+    response["Location"] = f"/api/jobs/{submission.job_id}"
+    return response
 
 
 def _rejected_as_4xx(function, *args, **kwargs):
