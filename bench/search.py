@@ -25,7 +25,9 @@ MODES = {
     "vector+graph": {"weights": {"vector": 1.0, "graph": 0.5, "keyword": 0.0}, "hops": 1},
     "hybrid": {"weights": None, "hops": 1},  # the settings' weights: all three sources
 }
-from graphstore.selectors import RELATED_DOCUMENTS_CYPHER as _RELATED  # noqa: E402  (the same query)
+from graphstore.selectors import (  # noqa: E402  (the same queries)
+    QUERY_CONCEPT_DOCUMENTS_CYPHER as _CONCEPTS, RELATED_DOCUMENTS_CYPHER as _RELATED,
+)
 
 
 class RawSearch:
@@ -70,7 +72,8 @@ class RawSearch:
         from textmodels.embedders import get_embedder
         from rag_data.models import Chunk, Document
         from retrieval.params import validate
-        from retrieval.selectors import keyword_queryset
+        from retrieval.pipeline import GRAPH_MAX_DOCUMENTS
+        from retrieval.selectors import document_count, keyword_queryset, query_concepts
         from vectorstore.filters import build_filter, field_in
 
         params = validate(text, weights=mode["weights"], hops=mode["hops"])
@@ -89,15 +92,31 @@ class RawSearch:
         metadata.update({i: h["entity"].get("metadata") for i, h in zip(ids, hits)})
         rankings["vector"] = ids
         if params.graph_enabled:
+            # The project's graph stage (retrieval.pipeline._graph_stage): documents for the concepts the query
+            # names (one bounded Cypher), then those related to the top hits' documents when fewer than the
+            # limit, then one Milvus search restricted to them, each document's most similar chunk first.
+            limit = min(params.pool, GRAPH_MAX_DOCUMENTS)
+            names = query_concepts(params.text)  # the project's phrase extraction: pure Python, not a store call
+            related: list[str] = []
+            if names:
+                records, _, _ = timed("neo4j_concepts", self.neo4j.execute_query, _CONCEPTS, names=names,
+                                      documents=float(max(document_count(), 1)), limit=limit, per_concept=50,
+                                      namespace=self.settings.RAG_NAMESPACE, database_=self.settings.NEO4J_DATABASE,
+                                      routing_="r")
+                related = list(dict.fromkeys(r["document_id"] for r in records))
             seeds = list(dict.fromkeys(h["entity"]["document_id"] for h in hits[: params.k]))
-            records, _, _ = timed("neo4j_related", self.neo4j.execute_query, _RELATED.format(hops=params.hops),
-                                  ids=seeds, limit=params.pool, namespace=self.settings.RAG_NAMESPACE,
-                                  database_=self.settings.NEO4J_DATABASE,
-                                  routing_="r")
-            related = [r["document_id"] for r in records]
+            if seeds and len(related) < limit:
+                records, _, _ = timed("neo4j_related", self.neo4j.execute_query, _RELATED.format(hops=params.hops),
+                                      ids=seeds, limit=limit, namespace=self.settings.RAG_NAMESPACE,
+                                      database_=self.settings.NEO4J_DATABASE, routing_="r")
+                related += [r["document_id"] for r in records if r["document_id"] not in related]
             graph_hits = timed("milvus_search_restricted", self._milvus_search, vector, params.pool,
-                               build_filter({"document_id": related})) if related else []
-            rankings["graph"] = [h.get("entity", {}).get("chunk_id") or h.get("id") for h in graph_hits]
+                               build_filter({"document_id": related[:limit]})) if related else []
+            order = {document_id: n for n, document_id in enumerate(related)}
+            best = sorted({h["entity"]["document_id"]: h for h in reversed(graph_hits)}.values(),
+                          key=lambda h: order.get(h["entity"]["document_id"], len(order)))
+            ranked = best + [h for h in graph_hits if all(h is not b for b in best)]
+            rankings["graph"] = [h.get("entity", {}).get("chunk_id") or h.get("id") for h in ranked]
         if params.weights["keyword"] > 0:
             # The project's own keyword SQL (stored search_vector column), one GIN query; the project's lexeme
             # lookup that chooses the matching words (selective_words) is not counted here.

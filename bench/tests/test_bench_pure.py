@@ -110,7 +110,8 @@ def test_search_targets_of_issues_11_and_12_and_rounds_combined():
         return {"project": project, "raw": raw, "calls": calls, "stages": stages}
 
     rounds = [{"vector": samples([10.0, 12.0], [9.0, 10.0], {"pg_log": [1.0, 2.0]}, {"hydrate": [1.0, 1.5]}),
-               "vector+graph": samples([20.0], [18.0], {"neo4j_related": [5.0]}, {"graph": [6.0]}),
+               "vector+graph": samples([20.0], [18.0], {"neo4j_concepts": [4.0], "neo4j_related": [5.0]},
+                                       {"graph": [6.0]}),
                "hybrid": samples([40.0, 60.0], [50.0, 70.0], {}, {"keyword": [10.0, 30.0]})}
               for _ in range(2)]
     modes = combine(rounds)
