@@ -1,8 +1,10 @@
-"""Who is calling: `Authorization: Bearer <key>` with a per-client key (apikeys) or the bootstrap API_TOKEN.
+"""Who is calling: `Authorization: Bearer <key>` with a per-client key (apikeys), or in local mode only the
+bootstrap API_TOKEN.
 
 Missing or unknown key: 401. A key without the endpoint's scope: 403. Over API_RATE_LIMIT: 429 with
 Retry-After. With API_TOKEN empty in local mode, a request without a key is let in as `anonymous` (auth off,
-as before per-client keys); a key that is sent is still checked and recorded.
+as before per-client keys); a key that is sent is still checked and recorded. Production takes per-client
+keys only (its settings refuse an API_TOKEN; it is ignored here too, should one reach the settings).
 """
 
 from __future__ import annotations
@@ -33,9 +35,14 @@ def auth_is_off() -> bool:
     return not settings.API_TOKEN and not settings.PRODUCTION
 
 
+def is_bootstrap_token(token: str) -> bool:
+    """The local-mode API_TOKEN (never in production, where only per-client keys authenticate)."""
+    expected = "" if settings.PRODUCTION else settings.API_TOKEN
+    return bool(expected) and hmac.compare_digest(token.encode("utf-8", "surrogatepass"), expected.encode())
+
+
 def caller_for(token: str) -> Caller | None:
-    if settings.API_TOKEN and hmac.compare_digest(token.encode("utf-8", "surrogatepass"),
-                                                  settings.API_TOKEN.encode()):
+    if is_bootstrap_token(token):
         return Caller("API_TOKEN", frozenset(Scope.values), "bootstrap")
     key = selectors.key_for_token(token)
     if key is None:

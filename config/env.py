@@ -135,6 +135,14 @@ class EnvReader:
         self.check_secret(name, value)
         return value
 
+    def local_secret(self, name: str, production: bool) -> str:
+        """A secret of local mode only (empty by default); in production, giving it is recorded for `raise_problems`."""
+        value = self.raw(name, "")
+        if production and value:
+            self.secret_problems.append((name, secret_rules.local_only(name)))
+            return ""
+        return value
+
     def check_secret(self, name: str, value: str) -> None:
         problem = secret_rules.weakness(name, value)
         if problem:

@@ -15,10 +15,13 @@ PUBLIC_DEFAULTS = frozenset(value.lower() for value in (
 # Prefixes of generated-but-public keys (`django-admin startproject` writes django-insecure-...).
 PUBLIC_PREFIXES = ("django-insecure-",)
 # Shortest acceptable length per secret (DJANGO_SECRET_KEY: Django's own security.W009 rule).
-MIN_LENGTH = {"DJANGO_SECRET_KEY": 50, "API_TOKEN": 32}
+MIN_LENGTH = {"DJANGO_SECRET_KEY": 50}
 DEFAULT_MIN_LENGTH = 12
 MIN_DISTINCT_CHARACTERS = 5
 HOW_TO_GENERATE = "generate each with `openssl rand -hex 32`"
+# Secrets of local mode only: production refuses them when given (each API client gets a key of its own there).
+LOCAL_ONLY = frozenset({"API_TOKEN"})
+CREATE_KEYS = "python manage.py api_key create NAME --scopes search,feedback,documents"
 
 
 def weakness(name: str, value: str) -> str | None:
@@ -38,8 +41,15 @@ def missing(name: str) -> str:
     return f"is required when DJANGO_ENV=production (set {name} or {name}_FILE)"
 
 
+def local_only(name: str) -> str:
+    return (f"is a bootstrap key for local use only: unset {name} (and {name}_FILE) and give each client "
+            f"a key of its own with `{CREATE_KEYS}`")
+
+
 def summary(problems: list[tuple[str, str]]) -> str:
     """One line naming every refused secret, in the order they were read."""
     listed = "; ".join(f"{name} {problem}" for name, problem in problems)
     count = "1 secret" if len(problems) == 1 else f"{len(problems)} secrets"
+    if all(name in LOCAL_ONLY for name, _ in problems):
+        return f"{count} refused: {listed}"
     return f"{count} refused: {listed}; {HOW_TO_GENERATE}"

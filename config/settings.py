@@ -30,9 +30,9 @@ SECRET_KEY = _read.secret("DJANGO_SECRET_KEY", "local-only-insecure-key-not-for-
 DATABASES = {"default": _read.database("DATABASE_URL", cfg.LOCAL_DEFAULTS["DATABASE_URL"])}
 cfg.check_database_secret(_read, DATABASES["default"], PRODUCTION)
 NEO4J_PASSWORD = _read.secret("NEO4J_PASSWORD", cfg.LOCAL_DEFAULTS["NEO4J_PASSWORD"], PRODUCTION)
-# Bootstrap bearer key for /api/* (all scopes), beside the per-client keys of `manage.py api_key` (docs/api.md):
-# required in production; empty in local mode turns API auth off (a valid key sent is still used).
-API_TOKEN = _read.secret("API_TOKEN", "", PRODUCTION)
+# Bootstrap bearer key for /api/* (all scopes), local mode only, beside the per-client keys of `manage.py api_key`
+# (docs/api.md): empty turns API auth off (a valid key sent is still used); production refuses to start with it.
+API_TOKEN = _read.local_secret("API_TOKEN", PRODUCTION)
 MILVUS_TOKEN = _read.secret("MILVUS_TOKEN", "", PRODUCTION, required=False)  # only when Milvus auth is on
 # Lets any client read /metrics (docs/operations.md, "Metrics"); optional, but strong when set in production.
 METRICS_TOKEN = _read.secret("METRICS_TOKEN", "", PRODUCTION, required=False)

@@ -9,7 +9,8 @@ build ./cmd`. The binary is cached as .stack/tools/docker-compose-<version> (and
 for fresh clones): built once per machine. Then
 `docker-compose -f base [-f override] config` merges and validates base, base+dev and base+prod, with the
 variables of infrastructure/.env.example and throwaway secrets, and the merged result is checked for what
-production relies on (exact image versions, the TLS proxy, only the proxy published in production).
+production relies on (exact image versions, the TLS proxy, only the proxy published in production, no
+local-only setting such as API_TOKEN handed to a production service).
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ BASE = INFRA / "docker-compose.yml"
 COMBINATIONS = {"base": [], "base+dev": ["docker-compose.dev.yml"], "base+prod": ["docker-compose.prod.yml"]}
 # An exact release: x.y.z somewhere in the tag (v2.5.27, 0.8.1-pg17, 5.26.30-community) or MinIO's dated tags.
 EXACT_TAG = re.compile(r"(^|[^0-9.])v?\d+\.\d+\.\d+($|[^0-9.])|^RELEASE\.\d{4}-\d\d-\d\dT")
-SECRETS = ("DJANGO_SECRET_KEY", "POSTGRES_PASSWORD", "NEO4J_PASSWORD", "API_TOKEN", "MINIO_ROOT_PASSWORD")
+SECRETS = ("DJANGO_SECRET_KEY", "POSTGRES_PASSWORD", "NEO4J_PASSWORD", "MINIO_ROOT_PASSWORD")
+# Settings of local mode only: production refuses to start with them, so no production service may get them.
+LOCAL_ONLY = ("API_TOKEN",)
 
 
 class CheckError(Exception):
@@ -140,6 +143,11 @@ def verify(combination: str, project: dict) -> list[str]:
     expected = {"base": [], "base+dev": ["app", "milvus", "neo4j", "postgres"], "base+prod": ["proxy"]}[combination]
     if published != expected:
         problems.append(f"publishes {published}, expected {expected}")
+    for name, service in services.items():
+        environment = service.get("environment") or {}
+        if environment.get("DJANGO_ENV") == "production":
+            problems += [f"{name}: passes {variable}, which production refuses (local mode only)"
+                         for variable in LOCAL_ONLY if variable in environment]
     if combination == "base+prod":
         proxy = services.get("proxy", {})
         if not any(str(p.get("target")) == "443" for p in proxy.get("ports", [])):

@@ -55,6 +55,23 @@ def test_a_floating_image_tag_fails_the_check():
         "neo4j: image 'neo4j:5.26-community' is not an exact version (x.y.z or a MinIO RELEASE tag)"]
 
 
+def test_an_api_token_handed_to_a_production_service_fails_the_check():
+    project = {"services": {"app": {"image": "rag-data-app:local", "environment": {"DJANGO_ENV": "production",
+                                                                                 "API_TOKEN": ""}},
+                            "worker": {"image": "rag-data-app:local", "environment": {"DJANGO_ENV": "local",
+                                                                                    "API_TOKEN": ""}}}}
+    assert compose_check.verify("base", project) == [
+        "app: passes API_TOKEN, which production refuses (local mode only)"]
+
+
+def test_the_documented_steps_make_an_api_key_with_the_command_not_an_api_token():
+    text = (REPO / "docs" / "production.md").read_text()
+    steps = re.search(r"<!-- compose-steps:end -->\n\n```bash\n(.*?)```", text, re.S).group(1)
+    assert "KEY=$($COMPOSE exec -T app python manage.py api_key create app --scopes search,feedback,documents)" in steps
+    assert '-H "Authorization: Bearer $KEY"' in steps
+    assert "API_TOKEN" not in documented_step_one() + steps
+
+
 def documented_step_one() -> str:
     text = (REPO / "docs" / "production.md").read_text()
     block = re.search(r"<!-- compose-steps:start -->\n```bash\n(.*?)```\n<!-- compose-steps:end -->", text, re.S)
@@ -73,6 +90,7 @@ def test_the_documented_steps_give_a_production_configuration_that_passes_the_de
 
     project = compose_check.merged("base+prod", env_file, compose_cli)  # every ${X:?} is set, or this fails
     app = project["services"]["app"]["environment"]
+    assert "API_TOKEN" not in app, "production takes per-client keys only (the settings refuse an API_TOKEN)"
     assert project["services"]["proxy"]["environment"]["SITE_ADDRESS"] == SITE
     assert app["DJANGO_ALLOWED_HOSTS"] == f"{SITE},127.0.0.1" and app["DJANGO_CSRF_TRUSTED_ORIGINS"] == f"https://{SITE}"
 

@@ -23,6 +23,8 @@ SECRETS = ("DJANGO_SECRET_KEY", "POSTGRES_PASSWORD", "NEO4J_PASSWORD", "MINIO_RO
 INTERPOLATION = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
 # Where the containers deliberately differ from the local defaults of config/settings.py.
 INTENDED_DIFFERENCES = {"DJANGO_ENV": "the containers are production unless the dev override says local"}
+# Settings of local mode only: production refuses to start with them, so only the dev override passes them.
+LOCAL_ONLY = {"API_TOKEN": "the API's bootstrap key; production takes per-client keys (manage.py api_key create)"}
 
 
 def compose(name: str) -> dict:
@@ -163,6 +165,17 @@ def test_dev_publishes_the_local_default_ports_on_loopback_only():
     assert "runserver 0.0.0.0:8000" in " ".join(app["command"]) and "..:/app" in app["volumes"]
 
 
+def test_local_only_settings_reach_the_dev_containers_and_never_a_production_one():
+    assert set(LOCAL_ONLY) <= set(SETTINGS)
+    for name in ("app", "worker"):
+        assert set(LOCAL_ONLY) <= set(environment(merge(BASE, DEV)["services"][name])), name
+        for merged in (BASE, merge(BASE, PROD)):
+            assert not set(LOCAL_ONLY) & set(environment(merged["services"][name])), name
+    for name, text in COMPOSE_TEXT.items():
+        referenced = {m.group(1) for m in INTERPOLATION.finditer(text)}
+        assert name == "docker-compose.dev.yml" or not set(LOCAL_ONLY) & referenced, name
+
+
 def test_prod_publishes_only_the_tls_proxy_and_limits_every_service():
     merged = merge(BASE, PROD)["services"]
     assert [name for name, s in merged.items() if "ports" in s] == ["proxy"]
@@ -197,7 +210,7 @@ def test_store_addresses_and_ports_match_the_settings_defaults():
 
 def test_every_setting_reaches_the_app_with_the_settings_default():
     app_env = environment(BASE["services"]["app"])
-    missing = set(SETTINGS) - set(app_env)
+    missing = set(SETTINGS) - set(app_env) - set(LOCAL_ONLY)
     assert not missing, f"config/settings.py reads {sorted(missing)}, which the app container never gets"
     for name, value in app_env.items():
         match = INTERPOLATION.fullmatch(str(value))

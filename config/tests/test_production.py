@@ -1,5 +1,6 @@
-"""Production settings: secrets (every problem in one run, *_FILE variables), `check --deploy`, static files
-collected and served by WhiteNoise, and HTTPS behind a TLS-terminating proxy (admin login with CSRF)."""
+"""Production settings: secrets (every problem in one run, *_FILE variables, the local-only API_TOKEN refused),
+`check --deploy`, static files collected and served by WhiteNoise, and HTTPS behind a TLS-terminating proxy (admin
+login with CSRF)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,6 @@ def production_env(tmp_path: Path, **overrides) -> dict:
         MILVUS_URI="http://milvus:19530",
         NEO4J_URI="bolt://neo4j:7687",
         NEO4J_PASSWORD=secrets.token_hex(16),
-        API_TOKEN=secrets.token_hex(32),
     )
     environment.update(overrides)
     return {k: v for k, v in environment.items() if v is not None}
@@ -80,7 +80,8 @@ def test_production_refuses_local_defaults_and_weak_secrets_all_in_one_line(tmp_
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("configuration error: DJANGO_ENV=production: 5 secrets refused: "), lines[0]
     for fragment in ("DJANGO_SECRET_KEY is a published default", "DATABASE_URL's password is a published default",
-                     "NEO4J_PASSWORD is a published default", "API_TOKEN is too short (11 characters, at least 32)",
+                     "NEO4J_PASSWORD is a published default", "API_TOKEN is a bootstrap key for local use only",
+                     "manage.py api_key create NAME --scopes search,feedback,documents",
                      "MILVUS_TOKEN is a published default", "openssl rand -hex 32"):
         assert fragment in lines[0]
     for secret in ("rag-local-password", "neo4j-local-password", "short-token", "root:Milvus"):
@@ -88,14 +89,40 @@ def test_production_refuses_local_defaults_and_weak_secrets_all_in_one_line(tmp_
 
 
 def test_production_lists_every_missing_secret_at_once(tmp_path):
-    environment = production_env(tmp_path, DJANGO_SECRET_KEY=None, DATABASE_URL=None, NEO4J_PASSWORD=None,
-                                 API_TOKEN=None)
+    environment = production_env(tmp_path, DJANGO_SECRET_KEY=None, DATABASE_URL=None, NEO4J_PASSWORD=None)
     result = manage(environment, "check")
     assert result.returncode == 2
     message = result.stderr.strip()
-    assert message.startswith("configuration error: DJANGO_ENV=production: 4 secrets refused: ")
-    for name in ("DJANGO_SECRET_KEY", "DATABASE_URL", "NEO4J_PASSWORD", "API_TOKEN"):
+    assert message.startswith("configuration error: DJANGO_ENV=production: 3 secrets refused: ")
+    for name in ("DJANGO_SECRET_KEY", "DATABASE_URL", "NEO4J_PASSWORD"):
         assert f"{name} is required when DJANGO_ENV=production (set {name} or {name}_FILE)" in message
+    assert "API_TOKEN" not in message, "production needs no API_TOKEN: clients use per-client keys"
+
+
+@pytest.mark.parametrize("given", ["value", "file"])
+def test_production_refuses_an_api_token_in_one_line_that_says_how_to_make_keys(tmp_path, given):
+    token = secrets.token_hex(32)  # strong: refused all the same, it is for local use only
+    if given == "file":
+        (tmp_path / "token").write_text(token + "\n")
+        environment = production_env(tmp_path, API_TOKEN_FILE=str(tmp_path / "token"))
+    else:
+        environment = production_env(tmp_path, API_TOKEN=token)
+    result = manage(environment, "check")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "configuration error: DJANGO_ENV=production: 1 secret refused: API_TOKEN is a bootstrap key for local use "
+        "only: unset API_TOKEN (and API_TOKEN_FILE) and give each client a key of its own with "
+        "`python manage.py api_key create NAME --scopes search,feedback,documents`")
+    assert token not in result.stdout + result.stderr
+    assert manage(production_env(tmp_path, API_TOKEN=""), "check").returncode == 0, "an empty API_TOKEN is unset"
+
+
+def test_local_mode_keeps_the_api_token_as_the_bootstrap_key():
+    token = secrets.token_hex(8)  # local mode takes any value, as before
+    reader = cfg.EnvReader({"API_TOKEN": token})
+    assert reader.local_secret("API_TOKEN", production=False) == token
+    assert cfg.EnvReader({}).local_secret("API_TOKEN", production=False) == ""
+    reader.raise_problems()  # nothing recorded
 
 
 @pytest.mark.parametrize("name, value, problem", [
@@ -121,14 +148,14 @@ def test_local_mode_keeps_the_local_defaults_and_refuses_nothing():
 
 
 def test_secrets_can_come_from_files(tmp_path):
-    key_file, token_file = tmp_path / "key", tmp_path / "token"
-    key, token = secrets.token_hex(32), secrets.token_hex(32)
+    key_file, password_file = tmp_path / "key", tmp_path / "password"
+    key, password = secrets.token_hex(32), secrets.token_hex(16)
     key_file.write_text(key + "\n")  # `echo` and `kubectl create secret --from-file` leave a newline
-    token_file.write_text(token)
-    reader = cfg.EnvReader({"DJANGO_SECRET_KEY_FILE": str(key_file), "API_TOKEN_FILE": str(token_file)})
+    password_file.write_text(password)
+    reader = cfg.EnvReader({"DJANGO_SECRET_KEY_FILE": str(key_file), "NEO4J_PASSWORD_FILE": str(password_file)})
     assert reader.secret("DJANGO_SECRET_KEY", "local", production=True) == key
-    assert reader.secret("API_TOKEN", "", production=True) == token
-    assert reader.given("API_TOKEN") and not reader.given("NEO4J_PASSWORD")
+    assert reader.secret("NEO4J_PASSWORD", "", production=True) == password
+    assert reader.given("NEO4J_PASSWORD") and not reader.given("API_TOKEN")
     reader.raise_problems()
 
 
@@ -143,17 +170,17 @@ def test_a_secret_file_problem_is_one_line_without_the_value(tmp_path):
 
 def test_production_start_reads_every_secret_from_files(tmp_path):
     environment = production_env(tmp_path)
-    for name in ("DJANGO_SECRET_KEY", "DATABASE_URL", "NEO4J_PASSWORD", "API_TOKEN"):
+    for name in ("DJANGO_SECRET_KEY", "DATABASE_URL", "NEO4J_PASSWORD"):
         path = tmp_path / name.lower()
         path.write_text(environment.pop(name) + "\n")
         environment[f"{name}_FILE"] = str(path)
     script = ("import django, json; django.setup(); from django.conf import settings as s; "
               "print(json.dumps([len(s.SECRET_KEY), s.DATABASES['default']['HOST'], len(s.NEO4J_PASSWORD), "
-              "len(s.API_TOKEN)]))")
+              "s.API_TOKEN]))")
     result = subprocess.run([sys.executable, "-W", "ignore", "-c", script], cwd=REPO, env=environment,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == [64, "postgres", 32, 64]
+    assert json.loads(result.stdout) == [64, "postgres", 32, ""]
 
 
 @pytest.mark.parametrize("value", ["rag.example.com", "https://rag.example.com/admin", "ftp://x"])
