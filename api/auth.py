@@ -10,15 +10,19 @@ keys only (its settings refuse an API_TOKEN; it is ignored here too, should one 
 from __future__ import annotations
 
 import hmac
+import threading
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
 from django_ratelimit.core import get_usage
 from ninja.security import HttpBearer
 
 from api.errors import MISSING_TOKEN, ApiError
 from apikeys import selectors, services
 from apikeys.models import ApiKey, Scope
+from core.deadline import ABANDONED, DeadlineExceeded, call_with_deadline
+from core.retry import StoreUnavailable
 
 _UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
 
@@ -63,9 +67,14 @@ class KeyAuth(HttpBearer):
         if scheme.lower() != "bearer" or not token:
             if not auth_is_off():
                 raise ApiError(401, MISSING_TOKEN, WWW_Authenticate='Bearer realm="api"')
-            caller = Caller("anonymous", frozenset(Scope.values), f"ip:{request.META.get('REMOTE_ADDR', '')}")
-        else:
+            token = ""
+        return bounded_by_deadline(self._check, request, token)
+
+    def _check(self, request, token: str) -> Caller:
+        if token:
             caller = self.authenticate(request, token)
+        else:
+            caller = Caller("anonymous", frozenset(Scope.values), f"ip:{request.META.get('REMOTE_ADDR', '')}")
         admit(request, caller)
         return caller
 
@@ -95,3 +104,57 @@ def admit(request, caller: Caller) -> None:
         raise ApiError(429, f"rate limit exceeded: at most {count} requests per {per[:-1] + ' ' if per[:-1] else ''}"
                             f"{_UNITS[per[-1]]}{'s' if per[:-1] else ''} for {caller.name}; retry in {retry} s",
                        Retry_After=str(retry))
+
+
+def bounded_by_deadline(func, *args):
+    """func(*args) (the key lookup, its last-used note and the rate-limit counter: PostgreSQL work on the
+    request's own connection) with at most SEARCH_TIMEOUT seconds of waiting.
+
+    Why: a paused or wedged PostgreSQL keeps its sockets open and psycopg has no read timeout, so without a
+    bound a request would hang forever before the search (which bounds its own calls) even starts. The work
+    runs in a helper thread on the request's connection (shared, as Django's live-server tests share one, so a
+    test's transaction stays visible); on expiry the request answers 503 naming PostgreSQL and goes on with a
+    fresh connection, and the helper closes the stuck one when the server answers again. Work already stuck
+    on PostgreSQL counts against SEARCH_MAX_ABANDONED, after which requests fail at once instead of piling up.
+    """
+    if ABANDONED.count(["PostgreSQL"]) >= settings.SEARCH_MAX_ABANDONED:
+        raise StoreUnavailable("PostgreSQL", "not answering (earlier requests are still waiting on it)")
+    shared = connections[DEFAULT_DB_ALIAS]
+    shared.inc_thread_sharing()
+    lock = threading.Lock()
+    state = {"abandoned": False, "finished": False}
+
+    def work():
+        connections[DEFAULT_DB_ALIAS] = shared
+        try:
+            return func(*args)
+        finally:
+            with lock:
+                state["finished"] = True
+                abandoned = state["abandoned"]
+            if abandoned:
+                _release(shared)
+
+    try:
+        return call_with_deadline("PostgreSQL", settings.SEARCH_TIMEOUT, work, what="API key and rate limit")
+    except DeadlineExceeded:
+        with lock:
+            state["abandoned"] = True
+            finished = state["finished"]
+        connections[DEFAULT_DB_ALIAS] = connections.create_connection(DEFAULT_DB_ALIAS)
+        if finished:  # it ended between the deadline and here
+            _release(shared)
+        raise
+    finally:
+        if not state["abandoned"]:
+            shared.dec_thread_sharing()
+
+
+def _release(connection) -> None:
+    """Close a connection a request gave up on (it is no longer any thread's)."""
+    try:
+        connection.close()
+    except Exception:  # a broken connection is being dropped anyway
+        pass
+    finally:
+        connection.dec_thread_sharing()
