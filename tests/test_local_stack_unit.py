@@ -146,7 +146,9 @@ def test_make_test_starts_and_runs_pytest_on_the_test_profile_and_leaves_the_dev
     # Before the stack: the browser test's tools, installed only when missing (make browser-deps).
     assert "apt-get install" in "\n".join(plan[: plan.index(next(line for line in plan if "infrastructure.local" in line))])
     up, pytest_line, dev_down, test_down = [line for line in plan if "-m infrastructure.local" in line]
-    assert up.startswith("RAG_STACK=test ") and up.endswith("-m infrastructure.local up")
+    # The stack starts while the Compose CLI for compose-check builds in the background (Makefile `test`).
+    assert up.startswith("RAG_STACK=test ") and "-m infrastructure.local up; status=$?;" in up
+    assert "infrastructure.compose_check --build" in "\n".join(plan[: plan.index(up)])
     assert pytest_line.startswith("RAG_STACK=test ") and "-m infrastructure.local exec " in pytest_line
     assert pytest_line.rstrip().endswith("-m pytest -k x")
     assert dev_down.startswith("RAG_STACK=dev ") and test_down.startswith("RAG_STACK=test ")
