@@ -33,7 +33,7 @@ test: venv browser-deps
 	wait $$build || { cat .stack/tools/compose-build.log; exit 1; }; \
 	cat .stack/tools/compose-build.log; exit $$status
 	$(PY) -m infrastructure.compose_check
-	$(TEST_STACK) exec $(PY) -m pytest $(PYTEST_ARGS)
+	$(TEST_STACK) exec $(PY) -m pytest --durations=25 $(PYTEST_ARGS)
 
 ## make compose-check: validate docker-compose.yml alone, with the dev and with the prod override, using the real
 ## Docker Compose v2 CLI (built from the Go module proxy into .stack/tools/ the first time; no Docker engine needed)

@@ -150,7 +150,7 @@ def test_make_test_starts_and_runs_pytest_on_the_test_profile_and_leaves_the_dev
     assert up.startswith("RAG_STACK=test ") and "-m infrastructure.local up; status=$?;" in up
     assert "infrastructure.compose_check --build" in "\n".join(plan[: plan.index(up)])
     assert pytest_line.startswith("RAG_STACK=test ") and "-m infrastructure.local exec " in pytest_line
-    assert pytest_line.rstrip().endswith("-m pytest -k x")
+    assert pytest_line.rstrip().endswith("-m pytest --durations=25 -k x")  # the slowest tests listed: CI time
     assert dev_down.startswith("RAG_STACK=dev ") and test_down.startswith("RAG_STACK=test ")
     assert "make test-stack-down" in (REPO / ".ci" / "run").read_text()
 
