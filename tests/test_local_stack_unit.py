@@ -201,3 +201,43 @@ def test_the_launcher_prints_no_library_warning_without_xdg_runtime_dir(tmp_path
     assert result.returncode == 0, result.stdout + result.stderr
     assert "milvus-lite" in result.stdout
     assert "Warning" not in result.stdout + result.stderr, result.stderr
+
+
+# --- Milvus readiness: a restarted server's previous sessions (infrastructure/local/milvus.py) --------------
+
+from infrastructure.local.milvus import sessions_not_ready  # noqa: E402
+
+RUNNING = {"rootcoord": 2, "datacoord": 2, "querycoord": 2, "proxy-2": 2, "querynode-2": 2, "datanode-2": 2}
+
+
+def test_milvus_is_ready_when_every_session_is_the_running_servers():
+    assert sessions_not_ready(RUNNING) == []
+
+
+def test_milvus_is_not_ready_while_a_previous_runs_sessions_are_registered():
+    # As found right after a restart: the old proxy's lease outlives it by up to 30 s, and CreateCollection waits.
+    assert sessions_not_ready({**RUNNING, "proxy-1": 1}) == ["proxy-1 of a previous run"]
+
+
+def test_milvus_is_not_ready_before_its_components_register():
+    assert sessions_not_ready({}) == ["no root coordinator registered yet"]
+    assert sessions_not_ready({"rootcoord": 3, "proxy-3": 3}) == ["no querynode registered yet",
+                                                                  "no datanode registered yet"]
+
+
+def test_up_waits_for_ready_and_names_what_is_missing_when_it_gives_up(tmp_path):
+    class Slow(FakeEngine):
+        checks = 0
+
+        def probe(self):
+            return "Fake 1.0"
+
+        def ready(self):
+            self.checks += 1
+            raise common.StackError("fake: answers, but cannot create collections yet: proxy-1 of a previous run")
+
+    engine = Slow(1, tmp_path)
+    engine.pid_file.write_text("1")
+    with pytest.raises(common.StackError, match=r"did not answer within 2s \(last error: fake: answers, but .*proxy-1"):
+        engine.wait(started=True)
+    assert engine.checks >= 2

@@ -112,6 +112,9 @@ class Engine:
         """Talk to the engine over its real protocol; return its version or raise."""
         raise NotImplementedError
 
+    def ready(self) -> None:
+        """Raise while the engine answers its probe but cannot yet serve what the app asks (checked by `up`)."""
+
     def other_ports(self) -> list[int]:
         return []
 
@@ -169,15 +172,16 @@ class Engine:
                 raise StackError(f"{self.name} exited during start-up.\n{self._log_tails()}")
             try:
                 version = self.probe()
+                self.ready()
                 return f"{self.name}: {'started' if started else 'already running'} ({version}) on " \
                        f"{':'.join(map(str, self.address()))}, pid {self.pid()}"
             except Exception as error:  # not ready yet: poll again until the deadline
                 last_error = error
                 time.sleep(1.0)
-        raise StackError(
-            f"{self.name} did not answer within {self.start_timeout:.0f}s "
-            f"(last error: {type(last_error).__name__}).\n{self._log_tails()}"
-        )
+        # A StackError is ours (no secret in it): its text says what is missing; a driver's error only by type.
+        last = str(last_error) if isinstance(last_error, StackError) else type(last_error).__name__
+        raise StackError(f"{self.name} did not answer within {self.start_timeout:.0f}s (last error: {last}).\n"
+                         f"{self._log_tails()}")
 
     def down(self, deadline: float = 30.0) -> str:
         pid = self.pid()
