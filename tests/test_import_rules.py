@@ -33,6 +33,14 @@ ALLOWED: dict[str, set[str]] = {
 }
 # The URL map is the top of the project: it may name every app's views.
 EXCEPTIONS = {"config/urls.py": set(ALLOWED)}
+# Modules that must stay leaves inside their package: module -> the project modules it may import (nothing else
+# of the project). The format readers turn bytes into text and know no store; settings know no app.
+LEAF_MODULES: dict[str, set[str]] = {
+    "ingestion/extracted.py": {"ingestion.chunking"},
+    "ingestion/html_reader.py": {"ingestion.extracted"},
+    "ingestion/pdf_reader.py": {"ingestion.extracted"},
+    "ingestion/formats.py": {"ingestion.extracted", "ingestion.html_reader", "ingestion.pdf_reader"},
+}
 # Only the Milvus package talks to pymilvus/grpc (through vectorstore/_pymilvus.py).
 MILVUS_ONLY = {"pymilvus", "grpc"}
 
@@ -45,14 +53,18 @@ def _source_files():
                 yield package, relative
 
 
-def _imported_roots(path: Path) -> set[str]:
-    roots = set()
+def _imported_modules(path: Path) -> set[str]:
+    modules = set()
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.Import):
-            roots.update(alias.name.split(".")[0] for alias in node.names)
+            modules.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            roots.add(node.module.split(".")[0])
-    return roots
+            modules.add(node.module)
+    return modules
+
+
+def _imported_roots(path: Path) -> set[str]:
+    return {module.split(".")[0] for module in _imported_modules(path)}
 
 
 @pytest.mark.parametrize(("package", "relative"), list(_source_files()), ids=lambda value: str(value))
@@ -67,6 +79,13 @@ def test_imports_follow_the_layers(package, relative):
                                         "only vectorstore may (through vectorstore/_pymilvus.py)"
     elif relative.name != "_pymilvus.py":
         assert not roots & MILVUS_ONLY, f"{relative} imports pymilvus/grpc directly; use vectorstore._pymilvus"
+
+
+@pytest.mark.parametrize("relative", sorted(LEAF_MODULES))
+def test_leaf_modules_import_only_what_they_are_allowed(relative):
+    project = {module for module in _imported_modules(REPO / relative) if module.split(".")[0] in ALLOWED}
+    extra = sorted(project - LEAF_MODULES[relative])
+    assert not extra, f"{relative} imports {', '.join(extra)}; it may import only {sorted(LEAF_MODULES[relative])}"
 
 
 def test_the_admin_does_not_load_the_milvus_driver():
