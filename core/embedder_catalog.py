@@ -1,6 +1,6 @@
 """What each EMBEDDER is called, its default model, the size of its vectors and the identity a collection records.
 
-In core because config/settings.py (defaults, validation), textmodels (the embedders) and vectorstore
+In core because config/settings/ (defaults, validation), textmodels (the embedders) and vectorstore
 (the identity check) all need it, and none of them may import another (tests/test_import_rules.py).
 
 EMBEDDER names: wordllama (the default: a real semantic model shipped inside its wheel), hashing (word

@@ -122,7 +122,7 @@ def test_gunicorn_runs_threads_with_timeouts_below_the_proxy_and_compose(monkeyp
     for name, key in (("GUNICORN_TIMEOUT", "timeout"), ("GUNICORN_GRACEFUL_TIMEOUT", "graceful_timeout"),
                       ("GUNICORN_WORKERS", "workers"), ("GUNICORN_THREADS", "threads")):
         assert prod[name] == f"${{{name}:-{conf[key]}}}", f"compose's default of {name} is gunicorn's"
-    settings_timeout = re.search(r'"SEARCH_TIMEOUT", ([\d.]+)', (REPO / "config" / "settings.py").read_text())
+    settings_timeout = re.search(r'"SEARCH_TIMEOUT", ([\d.]+)', (REPO / "config" / "settings" / "search.py").read_text())
     assert float(settings_timeout.group(1)) < conf["timeout"], "a slow search gets its own 503 first"
     assert conf["forwarded_allow_ips"] == "127.0.0.1,::1", "outside compose only a local proxy is trusted"
 

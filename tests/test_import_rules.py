@@ -40,7 +40,11 @@ LEAF_MODULES: dict[str, set[str]] = {
     "ingestion/html_reader.py": {"ingestion.extracted"},
     "ingestion/pdf_reader.py": {"ingestion.extracted"},
     "ingestion/formats.py": {"ingestion.extracted", "ingestion.html_reader", "ingestion.pdf_reader"},
+    "config/env.py": {"config.secret_rules"},
+    "config/env_values.py": {"config.env", "core.uris"},
 }
+# The settings modules, in the order config/settings/__init__.py reads them: each may use only earlier ones.
+SETTINGS_ORDER = ["base", "stores", "ingestion", "search", "jobs", "security", "log_config"]
 # Only the Milvus package talks to pymilvus/grpc (through vectorstore/_pymilvus.py).
 MILVUS_ONLY = {"pymilvus", "grpc"}
 
@@ -59,7 +63,10 @@ def _imported_modules(path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             modules.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            modules.add(node.module)
+            for alias in node.names:  # `from config import env`: the module config.env
+                submodule = f"{node.module}.{alias.name}"
+                path = REPO / submodule.replace(".", "/")
+                modules.add(submodule if path.with_suffix(".py").exists() or path.is_dir() else node.module)
     return modules
 
 
@@ -86,6 +93,15 @@ def test_leaf_modules_import_only_what_they_are_allowed(relative):
     project = {module for module in _imported_modules(REPO / relative) if module.split(".")[0] in ALLOWED}
     extra = sorted(project - LEAF_MODULES[relative])
     assert not extra, f"{relative} imports {', '.join(extra)}; it may import only {sorted(LEAF_MODULES[relative])}"
+
+
+def test_the_settings_modules_use_only_earlier_ones():
+    assert sorted(path.stem for path in (REPO / "config" / "settings").glob("*.py") if path.stem != "__init__") == \
+        sorted(SETTINGS_ORDER), "a new settings module is read in config/settings/__init__.py and listed here"
+    for position, name in enumerate(SETTINGS_ORDER):
+        used = {module.rsplit(".", 1)[1] for module in _imported_modules(REPO / "config" / "settings" / f"{name}.py")
+                if module.startswith("config.settings.")}
+        assert used <= set(SETTINGS_ORDER[:position]), f"config/settings/{name}.py uses a later module: {used}"
 
 
 def test_the_admin_does_not_load_the_milvus_driver():

@@ -1,4 +1,4 @@
-"""The container files agree with each other and with config/settings.py.
+"""The container files agree with each other and with the settings (config/settings/).
 
 No Docker engine exists where these run, so the compose files are checked as data; init.sql alone
 also runs on the real PostgreSQL of the local stack.
@@ -21,7 +21,7 @@ INFRA = REPO / "infrastructure"
 STORE_SERVICES = {"milvus-etcd", "milvus-minio", "milvus", "neo4j", "postgres"}
 SECRETS = ("DJANGO_SECRET_KEY", "POSTGRES_PASSWORD", "NEO4J_PASSWORD", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD")
 INTERPOLATION = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
-# Where the containers deliberately differ from the local defaults of config/settings.py.
+# Where the containers deliberately differ from the local defaults of the settings (config/settings/).
 INTENDED_DIFFERENCES = {"DJANGO_ENV": "the containers are production unless the dev override says local"}
 # Settings of local mode only: production refuses to start with them, so only the dev override passes them.
 LOCAL_ONLY = {"API_TOKEN": "the API's bootstrap key; production takes per-client keys (manage.py api_key create)"}
@@ -49,14 +49,16 @@ def merge(base, override, key=None):
 
 
 def settings_variables() -> dict[str, object]:
-    """Every environment variable config/settings.py reads, with its literal default (None if computed)."""
+    """Every environment variable the settings (config/settings/*.py) read, with its literal default (None if computed)."""
     found = {}
-    for node in ast.walk(ast.parse((REPO / "config" / "settings.py").read_text())):
+    nodes = [node for path in sorted((REPO / "config" / "settings").glob("*.py"))
+             for node in ast.walk(ast.parse(path.read_text()))]
+    for node in nodes:
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
             continue
         owner = getattr(node.func.value, "id", None)
-        if owner == "cfg" and node.args and getattr(node.args[0], "id", "") == "_read":
-            args = node.args[1:]  # cfg.milvus_uri(_read, "NAME", default, ...)
+        if owner in ("cfg", "values") and node.args and getattr(node.args[0], "id", "") == "_read":
+            args = node.args[1:]  # values.milvus_uri(_read, "NAME", default, ...)
         elif owner == "_read":
             args = node.args  # _read.int("NAME", default, ...)
         else:
@@ -211,7 +213,7 @@ def test_store_addresses_and_ports_match_the_settings_defaults():
 def test_every_setting_reaches_the_app_with_the_settings_default():
     app_env = environment(BASE["services"]["app"])
     missing = set(SETTINGS) - set(app_env) - set(LOCAL_ONLY)
-    assert not missing, f"config/settings.py reads {sorted(missing)}, which the app container never gets"
+    assert not missing, f"config/settings/ reads {sorted(missing)}, which the app container never gets"
     for name, value in app_env.items():
         match = INTERPOLATION.fullmatch(str(value))
         if name not in SETTINGS or not match or match.group(2) != ":-" or not match.group(3):

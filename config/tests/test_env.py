@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from config import env as cfg
+from config import env_values as values
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -51,12 +52,12 @@ def test_typed_values_name_the_variable(name, value, message):
 )
 def test_malformed_milvus_uri(value, message, tmp_path):
     with pytest.raises(cfg.ConfigError, match=f"MILVUS_URI: .*{message}"):
-        cfg.milvus_uri(reader(MILVUS_URI=value), "MILVUS_URI", "x.db", tmp_path)
+        values.milvus_uri(reader(MILVUS_URI=value), "MILVUS_URI", "x.db", tmp_path)
 
 
 def test_milvus_lite_path_is_made_absolute(tmp_path):
-    assert cfg.milvus_uri(reader(MILVUS_URI="a/b.db"), "MILVUS_URI", "x.db", tmp_path) == str(tmp_path / "a/b.db")
-    assert cfg.milvus_uri(reader(), "MILVUS_URI", "http://127.0.0.1:19530", tmp_path) == "http://127.0.0.1:19530"
+    assert values.milvus_uri(reader(MILVUS_URI="a/b.db"), "MILVUS_URI", "x.db", tmp_path) == str(tmp_path / "a/b.db")
+    assert values.milvus_uri(reader(), "MILVUS_URI", "http://127.0.0.1:19530", tmp_path) == "http://127.0.0.1:19530"
 
 
 @pytest.mark.parametrize(
@@ -69,7 +70,7 @@ def test_milvus_lite_path_is_made_absolute(tmp_path):
 )
 def test_malformed_neo4j_uri_never_echoes_a_password(value, message):
     with pytest.raises(cfg.ConfigError, match=f"NEO4J_URI: .*{message}") as caught:
-        cfg.neo4j_uri(reader(NEO4J_URI=value), "NEO4J_URI", "bolt://x")
+        values.neo4j_uri(reader(NEO4J_URI=value), "NEO4J_URI", "bolt://x")
     assert "secret-pw" not in str(caught.value)
 
 
@@ -95,23 +96,23 @@ def test_secrets_are_required_in_production_only():
 
 def test_collection_name_is_checked():
     with pytest.raises(cfg.ConfigError, match="MILVUS_COLLECTION"):
-        cfg.collection_name(reader(MILVUS_COLLECTION='bad"name'), "MILVUS_COLLECTION", "knowledge_chunks")
+        values.collection_name(reader(MILVUS_COLLECTION='bad"name'), "MILVUS_COLLECTION", "knowledge_chunks")
 
 
 @pytest.mark.parametrize("value", ["", "a" * 65, "bad name", "ns/1", "naïve", "x'y"])
 def test_namespace_must_be_a_short_identifier(value):
     if value == "":  # empty means "the default", which is checked the same way
         with pytest.raises(cfg.ConfigError, match="RAG_NAMESPACE: must be 1-64 characters"):
-            cfg.namespace(reader(RAG_NAMESPACE=""), "RAG_NAMESPACE", "bad default!")
+            values.namespace(reader(RAG_NAMESPACE=""), "RAG_NAMESPACE", "bad default!")
         return
     with pytest.raises(cfg.ConfigError, match="RAG_NAMESPACE: must be 1-64 characters, each a letter, digit, _ or -"):
-        cfg.namespace(reader(RAG_NAMESPACE=value), "RAG_NAMESPACE", "knowledge_chunks")
+        values.namespace(reader(RAG_NAMESPACE=value), "RAG_NAMESPACE", "knowledge_chunks")
 
 
 def test_namespace_defaults_to_the_given_default_and_accepts_dashes():
-    assert cfg.namespace(reader(), "RAG_NAMESPACE", "knowledge_chunks") == "knowledge_chunks"
-    assert cfg.namespace(reader(RAG_NAMESPACE=" team-a_2 "), "RAG_NAMESPACE", "x") == "team-a_2"
-    assert cfg.namespace(reader(RAG_NAMESPACE="a" * 64), "RAG_NAMESPACE", "x") == "a" * 64
+    assert values.namespace(reader(), "RAG_NAMESPACE", "knowledge_chunks") == "knowledge_chunks"
+    assert values.namespace(reader(RAG_NAMESPACE=" team-a_2 "), "RAG_NAMESPACE", "x") == "team-a_2"
+    assert values.namespace(reader(RAG_NAMESPACE="a" * 64), "RAG_NAMESPACE", "x") == "a" * 64
 
 
 def test_start_up_rejects_a_bad_namespace_in_one_line():
@@ -161,19 +162,19 @@ def test_store_bounds_and_search_workers_that_cannot_work_stop_start_up(env, mes
 @pytest.mark.parametrize("value, expected", [("120/m", "120/m"), (" 10 / s ", "10/s"), ("5/10m", "5/10m"),
                                              ("", ""), ("1/d", "1/d")])
 def test_api_rate_limit_accepts_django_ratelimit_rates(value, expected):
-    assert cfg.rate(cfg.EnvReader({"API_RATE_LIMIT": value}), "API_RATE_LIMIT", "120/m") == expected
+    assert values.rate(cfg.EnvReader({"API_RATE_LIMIT": value}), "API_RATE_LIMIT", "120/m") == expected
 
 
 @pytest.mark.parametrize("value", ["120", "120/min", "0/m", "x/m", "5/0m", "-1/s"])
 def test_api_rate_limit_rejects_other_forms(value):
     with pytest.raises(cfg.ConfigError, match="^API_RATE_LIMIT: expected a rate such as 120/m"):
-        cfg.rate(cfg.EnvReader({"API_RATE_LIMIT": value}), "API_RATE_LIMIT", "120/m")
+        values.rate(cfg.EnvReader({"API_RATE_LIMIT": value}), "API_RATE_LIMIT", "120/m")
 
 
 def test_the_rate_limit_cache_url_is_parsed_without_echoing_a_password():
-    assert cfg.cache_url(cfg.EnvReader({}), "API_RATE_LIMIT_CACHE_URL") is None
-    entry = cfg.cache_url(cfg.EnvReader({"C": "redis://:pw-secret-9@cache:6379/1"}), "C")
+    assert values.cache_url(cfg.EnvReader({}), "API_RATE_LIMIT_CACHE_URL") is None
+    entry = values.cache_url(cfg.EnvReader({"C": "redis://:pw-secret-9@cache:6379/1"}), "C")
     assert entry["BACKEND"].endswith("RedisCache") and "cache:6379" in entry["LOCATION"]
     with pytest.raises(cfg.ConfigError) as error:
-        cfg.cache_url(cfg.EnvReader({"C": "nosuch://:pw-secret-9@x"}), "C")
+        values.cache_url(cfg.EnvReader({"C": "nosuch://:pw-secret-9@x"}), "C")
     assert "pw-secret-9" not in str(error.value)

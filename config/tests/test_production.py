@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from config import env as cfg
+from config import env_values as values
 
 REPO = Path(__file__).resolve().parents[2]
 ORIGIN = "https://rag.example.com"
@@ -186,6 +187,6 @@ def test_production_start_reads_every_secret_from_files(tmp_path):
 @pytest.mark.parametrize("value", ["rag.example.com", "https://rag.example.com/admin", "ftp://x"])
 def test_csrf_trusted_origins_must_be_origins(value):
     with pytest.raises(cfg.ConfigError, match="DJANGO_CSRF_TRUSTED_ORIGINS: expected origins like"):
-        cfg.origins(cfg.EnvReader({"DJANGO_CSRF_TRUSTED_ORIGINS": value}), "DJANGO_CSRF_TRUSTED_ORIGINS")
-    assert cfg.origins(cfg.EnvReader({"X": "https://a.example, https://*.b.example/"}), "X") == [
+        values.origins(cfg.EnvReader({"DJANGO_CSRF_TRUSTED_ORIGINS": value}), "DJANGO_CSRF_TRUSTED_ORIGINS")
+    assert values.origins(cfg.EnvReader({"X": "https://a.example, https://*.b.example/"}), "X") == [
         "https://a.example", "https://*.b.example"]

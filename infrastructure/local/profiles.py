@@ -3,7 +3,7 @@
 RAG_STACK=test selects the test profile: its own state directory (.stack/test/) and its own ports, so the
 tests never read, write, stop or restart the stack that `make run` serves, and both can run at once.
 The test profile sets every store variable itself, over whatever the environment (or .env, which
-config/settings.py reads without overriding what is set) says. The launcher always starts and stops the
+config/settings/ reads without overriding what is set) says. The launcher always starts and stops the
 profile's own engines; only the command run through `exec` (pytest, in `make test`) may keep store
 variables already set, with RAG_TEST_ALLOW_STORES=1, for people who point the tests at their own
 disposable servers.

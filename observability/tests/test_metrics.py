@@ -47,7 +47,8 @@ def test_allowed_networks_come_from_the_setting(metrics_settings):
 
 
 def test_a_bad_network_is_a_one_line_config_error():
-    from config.env import ConfigError, EnvReader, ip_networks
+    from config.env import ConfigError, EnvReader
+    from config.env_values import ip_networks
 
     with pytest.raises(ConfigError, match="METRICS_ALLOWED_IPS: expected IP addresses or networks"):
         ip_networks(EnvReader({"METRICS_ALLOWED_IPS": "127.0.0.1,not-an-ip"}), "METRICS_ALLOWED_IPS", [])
