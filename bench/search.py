@@ -26,7 +26,8 @@ MODES = {
     "hybrid": {"weights": None, "hops": 1},  # the settings' weights: all three sources
 }
 from graphstore.selectors import (  # noqa: E402  (the same queries)
-    QUERY_CONCEPT_DOCUMENTS_CYPHER as _CONCEPTS, RELATED_DOCUMENTS_CYPHER as _RELATED,
+    QUERY_CONCEPT_DOCUMENTS_CYPHER as _CONCEPTS, QUERY_CONCEPT_MAX_SHARE as _CONCEPT_MAX_SHARE,
+    RELATED_DOCUMENTS_CYPHER as _RELATED,
 )
 
 
@@ -93,23 +94,25 @@ class RawSearch:
         rankings["vector"] = ids
         if params.graph_enabled:
             # The project's graph stage (retrieval.pipeline._graph_stage): documents for the concepts the query
-            # names (one bounded Cypher), then those related to the top hits' documents when fewer than the
-            # limit, then one Milvus search restricted to them, each document's most similar chunk first.
+            # names (one bounded Cypher), or those related to the top hits' documents when it names none, then
+            # one Milvus search restricted to them, each document's most similar chunk first.
             limit = min(params.pool, GRAPH_MAX_DOCUMENTS)
             names = query_concepts(params.text)  # the project's phrase extraction: pure Python, not a store call
             related: list[str] = []
             if names:
+                documents = max(document_count(), 1)
                 records, _, _ = timed("neo4j_concepts", self.neo4j.execute_query, _CONCEPTS, names=names,
-                                      documents=float(max(document_count(), 1)), limit=limit, per_concept=50,
+                                      documents=float(documents), limit=limit, per_concept=50,
+                                      max_df=max(50.0, _CONCEPT_MAX_SHARE * documents),
                                       namespace=self.settings.RAG_NAMESPACE, database_=self.settings.NEO4J_DATABASE,
                                       routing_="r")
                 related = list(dict.fromkeys(r["document_id"] for r in records))
             seeds = list(dict.fromkeys(h["entity"]["document_id"] for h in hits[: params.k]))
-            if seeds and len(related) < limit:
+            if seeds and not related:
                 records, _, _ = timed("neo4j_related", self.neo4j.execute_query, _RELATED.format(hops=params.hops),
                                       ids=seeds, limit=limit, namespace=self.settings.RAG_NAMESPACE,
                                       database_=self.settings.NEO4J_DATABASE, routing_="r")
-                related += [r["document_id"] for r in records if r["document_id"] not in related]
+                related = [r["document_id"] for r in records]
             graph_hits = timed("milvus_search_restricted", self._milvus_search, vector, params.pool,
                                build_filter({"document_id": related[:limit]})) if related else []
             order = {document_id: n for n, document_id in enumerate(related)}

@@ -233,16 +233,25 @@ def neighbour_concepts(name: str) -> list[dict]:
 
 # Documents about the concepts a query names: each named concept that exists (looked up by the (namespace, name)
 # uniqueness index) contributes idf * (1 + ln(mentions)) to each of its `per_concept` most-mentioning documents,
-# idf = ln(1 + documents / (1 + documents mentioning it)): a concept every page mentions ("django") counts for
-# little. Bounded: at most len($names) index lookups, a degree count each, and LIMIT $per_concept mentions each.
+# idf = ln(1 + documents / (1 + documents mentioning it)): a concept many pages mention ("django") counts for
+# little. Bounded: at most len($names) index lookups and a degree count each (O(1)); a concept mentioned by more than
+# $max_df documents is skipped before its mentions are read (its idf is the lowest of the query's, and sorting its
+# hundreds of mentions was most of this query's work: BENCHMARKS.md "Load"); LIMIT $per_concept mentions each.
+# The documents are not matched by label and namespace while the mentions are sorted (that read a property of every
+# mentioning document): a MENTIONS edge only ever joins a Document and a Concept of the same namespace (the write
+# path MERGEs it between the namespace's own nodes: services._LINK_CONCEPTS, group_statements.LINK_CONCEPTS).
+# The check stays, on the `per_concept` kept rows only, for nodes adopted from before namespaces
+# (install_constraints adopts a concept, and leaves a document whose id the namespace already holds, un-namespaced).
 QUERY_CONCEPT_DOCUMENTS_CYPHER = """
     UNWIND $names AS name
     MATCH (c:Concept {namespace: $namespace, name: name})
     WITH c, COUNT { (c)<-[:MENTIONS]-() } AS df
+    WHERE df <= $max_df
     WITH c, log(1.0 + $documents / (1.0 + df)) AS idf
     CALL (c, idf) {
-        MATCH (d:Document {namespace: $namespace})-[m:MENTIONS]->(c)
+        MATCH (d)-[m:MENTIONS]->(c)
         WITH d, m ORDER BY m.count DESC, d.document_id LIMIT $per_concept
+        WHERE d.namespace = $namespace
         RETURN d, idf * (1.0 + log(m.count)) AS part
     }
     WITH d, sum(part) AS score, collect(c.name) AS via
@@ -250,17 +259,25 @@ QUERY_CONCEPT_DOCUMENTS_CYPHER = """
     ORDER BY score DESC, document_id
     LIMIT $limit
 """
+# A concept mentioned by more than this share of the namespace's documents names nothing the query is about: it is
+# skipped (when it is also mentioned by more than `per_concept` documents: in a small namespace every concept is
+# mentioned by a large share). Chosen on the dev sets (docs/evaluation.md section 3c): 0.1-0.5 left every metric
+# as it was; 0.05 lowered graph-only MRR.
+QUERY_CONCEPT_MAX_SHARE = 0.25
 
 
-def documents_for_query_concepts(names: Iterable[str], documents: int, limit: int = 20,
-                                 per_concept: int = 50) -> list[dict]:
+def documents_for_query_concepts(names: Iterable[str], documents: int, limit: int = 20, per_concept: int = 50,
+                                 max_share: float = QUERY_CONCEPT_MAX_SHARE) -> list[dict]:
     """Documents mentioning the concepts among `names` (phrases of a query), best first, idf-weighted (see the
     Cypher above); dicts with document_id, score and `via` (the concepts that matched). `documents` is the
-    number of documents in the namespace (for idf)."""
+    number of documents in the namespace (for idf). A concept mentioned by more than max(per_concept,
+    max_share x documents) documents is left out."""
     names = checked_names(names)
     if not names:
         return []
+    documents = max(documents, 1)
+    per_concept = checked_limit(per_concept)
     result = client.read(QUERY_CONCEPT_DOCUMENTS_CYPHER, namespace=client.namespace(), names=names,
-                         documents=float(max(documents, 1)), limit=checked_limit(limit),
-                         per_concept=checked_limit(per_concept))
+                         documents=float(documents), limit=checked_limit(limit), per_concept=per_concept,
+                         max_df=max(float(per_concept), max_share * documents))
     return [record.data() for record in result.records]

@@ -224,16 +224,22 @@ def _embed(text: str) -> list[float]:
 
 def _graph_stage(params: SearchParams, vector: list[float], vector_hits: list[dict]) -> list[dict]:
     """Chunks of the documents the graph connects to the query, documents in graph order, each one's chunks by
-    similarity to the query: first the documents mentioning the concepts the query names (idf-weighted, one
-    bounded Cypher), then those related (shared or RELATED_TO concepts) to the top-k vector hits' documents."""
+    similarity to the query: the documents mentioning the concepts the query names (idf-weighted, one bounded
+    Cypher); when the query names no concept of the graph, those related (shared or RELATED_TO concepts, up to
+    `hops` steps) to the top-k vector hits' documents instead.
+
+    The related documents used to fill up the list whenever the concepts found fewer than the pool (a quarter of
+    the dev questions): that Cypher reaches most of the corpus through its most-mentioned concepts (~120,000 db hits
+    for 10 start documents at one hop on the Django+pytest docs), was ~3/4 of Neo4j's CPU per search, and changed
+    no dev-set metric (docs/evaluation.md section 3c)."""
     limit = min(params.pool, GRAPH_MAX_DOCUMENTS)
     names = query_concepts(params.text)
     found = graph.documents_for_query_concepts(names, documents=document_count(), limit=limit) if names else []
     document_ids = list(dict.fromkeys(row["document_id"] for row in found))
     seeds = list(dict.fromkeys(hit["document_id"] for hit in vector_hits[: params.k] if hit["document_id"]))
-    if seeds and len(document_ids) < limit:
+    if seeds and not document_ids:
         related = graph.related_documents(seeds, hops=params.hops, limit=limit)
-        document_ids += [row["document_id"] for row in related if row["document_id"] not in document_ids]
+        document_ids = [row["document_id"] for row in related]
     wanted = params.filters.get("document_id")
     if wanted is not None:  # the user's own document filter still holds: intersect
         allowed = set(wanted) if isinstance(wanted, list) else {wanted}

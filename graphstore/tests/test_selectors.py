@@ -86,6 +86,10 @@ def test_reads_never_leave_the_namespace(library, settings):
     assert "x" not in selectors.concepts_for_documents(["x"])
     assert selectors.neighbour_concepts("neural networks") == [{"name": "deep learning", "weight": 0.8}]
     assert selectors.document_ids() == ["a", "b", "c", "d", "e"] and not selectors.document_exists("x")
+    # The other namespace's "a" mentions "neural networks" 9 times and "x" mentions "gpus": neither is found here.
+    found = selectors.documents_for_query_concepts(["neural networks", "gpus", "cooking"], documents=5)
+    assert sorted(d["document_id"] for d in found) == ["a", "d", "e"]
+    assert next(d for d in found if d["document_id"] == "a")["via"] == ["neural networks"]
     settings.RAG_NAMESPACE = mine + "-other"
     services.wipe_namespace()
     settings.RAG_NAMESPACE = mine
@@ -105,3 +109,16 @@ def test_documents_for_query_concepts_weighs_rare_concepts_up(library):
     assert [d["document_id"] for d in selectors.documents_for_query_concepts(["training"], 5, limit=1)] == ["a"]
     assert selectors.documents_for_query_concepts([], documents=5) == []
     assert selectors.documents_for_query_concepts(["nothing here"], documents=5) == []
+
+
+def test_documents_for_query_concepts_skips_a_concept_most_documents_mention(library):
+    """Skipped: mentioned by more than max(per_concept, max_share x documents) documents ("training": a, c and e)."""
+    services.link_document_concepts("e", {"cooking": 5, "training": 1})
+    found = selectors.documents_for_query_concepts(["training", "cooking"], documents=5, per_concept=1)
+    assert [(d["document_id"], d["via"]) for d in found] == [("e", ["cooking"])]  # 3 > max(1, 0.25 x 5)
+    # Kept below the share; per_concept still bounds what it gives: its one most-mentioning document (ties by id).
+    found = selectors.documents_for_query_concepts(["training", "cooking"], documents=5, per_concept=1, max_share=0.6)
+    assert [(d["document_id"], d["via"]) for d in found] == [("e", ["cooking"]), ("a", ["training"])]
+    # Mentioned by no more than per_concept documents: kept whatever the share (a small namespace).
+    found = selectors.documents_for_query_concepts(["training", "cooking"], documents=5, per_concept=3)
+    assert [d["document_id"] for d in found] == ["e", "a", "c"] and sorted(found[0]["via"]) == ["cooking", "training"]

@@ -248,3 +248,13 @@ def test_graph_leg_starts_from_the_concepts_the_query_names(corpus):
     result = pipeline.search("a small world of acquaintances", k=3, hops=1,
                              weights={"vector": 0.0, "graph": 1.0, "keyword": 0.0}, record=False)
     assert result.hits[0].document_id == "graph-only" and result.hits[0].sources == {"graph": 1}
+
+
+def test_related_documents_only_when_the_query_names_no_concept_of_the_graph(corpus):
+    """"hnsw" (ann-seed's concept) is named: the graph leg gives ann-seed's documents, not those RELATED_TO it; the
+    same question without a concept name reaches graph-only through the related documents."""
+    graph_only = {"vector": 0.0, "graph": 1.0, "keyword": 0.0}
+    named = pipeline.search("hnsw approximate nearest neighbour search", k=5, hops=1, weights=graph_only, record=False)
+    assert [hit.document_id for hit in named.hits] == ["ann-seed"]
+    unnamed = pipeline.search(QUERY, k=5, hops=1, weights=graph_only, record=False)
+    assert "graph-only" in by_document(unnamed) and "ann-seed" not in by_document(unnamed)
