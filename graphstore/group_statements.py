@@ -1,26 +1,49 @@
-"""The Cypher of a group's graph write (graphstore.services.write_documents): one statement per write kind.
+"""The Cypher of document writes (graphstore.documents runs them in one managed transaction).
 
-Each statement handles every document of the group with UNWIND; together, in one managed transaction,
-they do what services._write_document_tx does for one document, for all of them. The namespace and all
-values are parameters.
+Every statement handles a whole group with UNWIND, so one document is a group of one and shares the plan:
+the text never depends on the group's size or content, only the parameters do (Neo4j caches one plan per
+text). The namespace and all values are parameters.
+
+Costs (PROFILE, the Django docs tree in groups of 64): an edge is found from its two concepts, each seeked
+in the (namespace, name) index, then Expand(Into) between them (MATCH the two nodes first: written as one
+pattern the planner seeked one end and expanded all of its edges, which for a frequent concept is
+thousands). A document's old contributions are found the same way, through the pairs of the concepts it
+mentioned (at most EXTRACTOR_MAX_CONCEPTS choose 2), never by expanding every edge of those concepts.
 """
 
+# Returns the ids whose node was there before: only they can have mentions and contributions to replace.
 UPSERT_DOCUMENTS = """
 UNWIND $docs AS row
+OPTIONAL MATCH (old:Document {namespace: $namespace, document_id: row.document_id})
+WITH row, old IS NOT NULL AS existed
 MERGE (d:Document {namespace: $namespace, document_id: row.document_id})
   ON CREATE SET d.created = datetime()
 SET d.title = row.title, d.source = row.source, d.content_hash = row.content_hash, d.updated = datetime(),
     d.graph_format = $graph_format
+RETURN collect(CASE WHEN existed THEN row.document_id END) AS existing
 """
 
-# Removes the group's documents from every edge they contributed to (found through their mentions); edges
-# left with no contributor are deleted. Each edge is changed once (DISTINCT), with its two concepts locked.
-WITHDRAW = """
+DOCUMENTS_FOUND = """
 UNWIND $ids AS id
-MATCH (:Document {namespace: $namespace, document_id: id})-[:MENTIONS]->(c:Concept)-[r:RELATED_TO]-(:Concept)
+MATCH (d:Document {namespace: $namespace, document_id: id})
+RETURN collect(d.document_id) AS found
+"""
+
+MENTIONS = """
+UNWIND $ids AS id
+MATCH (:Document {namespace: $namespace, document_id: id})-[:MENTIONS]->(c:Concept)
+RETURN id AS document_id, collect(c.name) AS names
+"""
+
+# Removes the entries of the documents `$ids` from the edges between these concept pairs; edges left with no
+# contributor are deleted. The two concepts are written (a no-op SET takes their write locks) before the
+# lists are read and rewritten, so two writers never interleave on one edge (docs/graph.md).
+WITHDRAW = """
+UNWIND $pairs AS pair
+MATCH (x:Concept {namespace: $namespace, name: pair[0]})
+MATCH (y:Concept {namespace: $namespace, name: pair[1]})
+MATCH (x)-[r:RELATED_TO]-(y)
 WHERE any(doc IN r.docs WHERE doc IN $ids)
-WITH DISTINCT r
-MATCH (x:Concept)-[r]->(y:Concept)
 SET x.updated = x.updated, y.updated = y.updated
 WITH r, [i IN range(0, size(r.docs) - 1) WHERE NOT r.docs[i] IN $ids] AS keep
 WITH r, [i IN keep | r.docs[i]] AS docs, [i IN keep | r.doc_weights[i]] AS weights
@@ -30,14 +53,20 @@ DELETE r
 RETURN count(*) AS edges_removed
 """
 
-# Mentions a document no longer has; returns the concepts they pointed to.
-DROP_STALE_MENTIONS = """
-UNWIND $docs AS row
-MATCH (:Document {namespace: $namespace, document_id: row.document_id})-[stale:MENTIONS]->(old:Concept)
-WHERE NOT old.name IN row.names
-WITH stale, old.name AS name
-DELETE stale
-RETURN collect(DISTINCT name) AS dropped
+# Deletes the mentions row.names of each document; returns nothing (DELETE_UNMENTIONED follows).
+DROP_MENTIONS = """
+UNWIND $rows AS row
+MATCH (:Document {namespace: $namespace, document_id: row.document_id})-[m:MENTIONS]->(c:Concept)
+WHERE c.name IN row.names
+DELETE m
+"""
+
+DELETE_UNMENTIONED = """
+UNWIND $names AS name
+MATCH (c:Concept {namespace: $namespace, name: name})
+WHERE NOT EXISTS { MATCH (c)<-[:MENTIONS]-(:Document) }
+DETACH DELETE c
+RETURN count(*) AS removed
 """
 
 LINK_CONCEPTS = """
@@ -51,22 +80,31 @@ SET m.count = row.count
 RETURN count(m) AS linked
 """
 
-# The contributions other documents keep on the edges the group writes (after WITHDRAW: none of the group's).
-# Both concepts were written by LINK_CONCEPTS in this transaction, so they are locked until it ends.
-READ_EDGES = """
-UNWIND $pairs AS pair
-MATCH (:Concept {namespace: $namespace, name: pair[0]})-[r:RELATED_TO]->(:Concept {namespace: $namespace, name: pair[1]})
-RETURN pair[0] AS a, pair[1] AS b, r.docs AS docs, r.doc_weights AS weights
-"""
-
-# Sets each edge's whole contributor list (sorted by document id, merged in Python from READ_EDGES and the
-# group's contributions); SET, never +=, so a replayed transaction writes the same lists.
+# One row per edge (a < b) with the group's contributions to it (row.docs sorted, row.weights parallel).
+# The edge's entries of the documents `$replaced` (the group's documents that existed: their old part) are
+# dropped, then each of the row's entries is put in its sorted place, replacing an entry of the same
+# document: so `docs` stays sorted and a replayed transaction writes the same lists. Both concepts were
+# written by LINK_CONCEPTS in this transaction (a document relates only concepts it mentions), so they are
+# locked until it ends.
 SET_EDGES = """
 UNWIND $rows AS row
 MATCH (a:Concept {namespace: $namespace, name: row.a})
 MATCH (b:Concept {namespace: $namespace, name: row.b})
 MERGE (a)-[r:RELATED_TO]->(b)
-SET r.docs = row.docs, r.doc_weights = row.weights,
-    r.weight = reduce(total = 0.0, w IN row.weights | total + w)
+WITH r, row, coalesce(r.docs, []) AS docs, coalesce(r.doc_weights, []) AS weights
+WITH r, reduce(entries = [i IN range(0, size(docs) - 1) WHERE NOT docs[i] IN $replaced | [docs[i], weights[i]]],
+               i IN range(0, size(row.docs) - 1) |
+               [e IN entries WHERE e[0] < row.docs[i]] + [[row.docs[i], row.weights[i]]]
+               + [e IN entries WHERE e[0] > row.docs[i]]) AS entries
+SET r.docs = [e IN entries | e[0]], r.doc_weights = [e IN entries | e[1]],
+    r.weight = reduce(total = 0.0, e IN entries | total + e[1])
 RETURN count(r) AS related
+"""
+
+DETACH_DOCUMENT = """
+MATCH (d:Document {namespace: $namespace, document_id: $document_id})
+OPTIONAL MATCH (d)-[:MENTIONS]->(c:Concept)
+WITH d, collect(c.name) AS names
+DETACH DELETE d
+RETURN names
 """

@@ -5,7 +5,7 @@ text, RELATED_TO weights from co-occurrence in chunks), so a store rebuilt by re
 ingest wrote, as long as the embedder and extractor are deterministic (the offline ones are).
 
 The graph is written in the deployment's namespace (settings.RAG_NAMESPACE), one managed transaction per
-document that replaces exactly that document's contribution (its mentions, and its share of each RELATED_TO
+group (a document alone is a group of one) that replaces exactly each document's contribution (its mentions, and its share of each RELATED_TO
 edge's weight): see docs/graph.md.
 """
 
@@ -162,10 +162,7 @@ def concepts(chunk_texts: Sequence[str]) -> tuple[dict[str, int], list[tuple[str
 
 
 def write_neo4j(document: Document, chunk_texts: Sequence[str], extracted=None) -> int:
-    """Replace the document's part of the graph in one transaction: its node, its mentions (concepts only it
-    mentioned and no longer does are removed) and its co-occurrence contributions to RELATED_TO edges."""
-    found, pairs = extracted if extracted is not None else concepts(chunk_texts)
-    with ledger.graph_lock(settings.RAG_NAMESPACE):
-        graph.write_document(document.document_id, document.title, document.source_path, document.content_hash,
-                             found, pairs)
-    return len(found)
+    """Replace the document's part of the graph in one transaction (write_neo4j_group for one document): its
+    node, its mentions (concepts only it mentioned and no longer does are removed) and its co-occurrence
+    contributions to RELATED_TO edges. Returns the mentions written."""
+    return write_neo4j_group([(document, extracted if extracted is not None else concepts(chunk_texts))])

@@ -4,7 +4,8 @@ own contribution, and replays change nothing."""
 import pytest
 
 from graphstore import client, services
-from graphstore.services import _write_document_tx
+from graphstore.documents import write_documents_tx
+from graphstore.services import _group_rows
 from graphstore.tests.conftest import dump_namespace
 
 pytestmark = pytest.mark.integration
@@ -12,6 +13,12 @@ pytestmark = pytest.mark.integration
 A = ("doc-a", {"graph": 2, "vector": 1, "index": 3}, [("graph", "vector", 1), ("graph", "index", 2)])
 B = ("doc-b", {"graph": 1, "vector": 4, "search": 1}, [("graph", "vector", 3), ("search", "vector", 1)])
 C = ("doc-c", {"index": 1, "search": 2}, [("index", "search", 1)])
+
+
+def _document(document) -> dict:
+    document_id, concepts, pairs = document
+    return {"document_id": document_id, "title": f"Title {document_id}", "source": f"{document_id}.md",
+            "content_hash": "h", "concepts": concepts, "pairs": pairs}
 
 
 def _write(document):
@@ -70,12 +77,26 @@ def test_replaying_a_document_write_is_idempotent(graph, settings):
 
     def replayed(tx):  # what the driver does when a commit was not confirmed: the same work again
         for _ in range(2):
-            _write_document_tx(tx, settings.RAG_NAMESPACE, "doc-b", {"title": "Title doc-b", "source": "doc-b.md",
-                                                                     "content_hash": "h"},
-                               [{"name": n, "count": c} for n, c in B[1].items()],
-                               [{"a": "graph", "b": "vector", "weight": 3.0}, {"a": "search", "b": "vector",
-                                                                               "weight": 1.0}])
+            write_documents_tx(tx, settings.RAG_NAMESPACE, *_group_rows([_document(B)]))
 
+    client.execute_write(replayed)
+    assert _dump(graph, settings) == once
+    changed = ("doc-b", {"graph": 1, "search": 2}, [("graph", "search", 2)])
+
+    def replayed_group(tx):  # a group of a new, a changed and an unchanged document, replayed
+        for _ in range(2):
+            write_documents_tx(tx, settings.RAG_NAMESPACE, *_group_rows([_document(d) for d in (C, changed, A)]))
+
+    client.execute_write(replayed_group)
+    grouped = _dump(graph, settings)
+    services.wipe_namespace()
+    for document in (changed, A, C):
+        _write(document)
+    assert _dump(graph, settings) == grouped
+    for document in (A, B):  # back to A and B only: the graph of writing them once
+        _write(document)
+    services.delete_document("doc-c")
+    assert _dump(graph, settings) == once
     client.execute_write(replayed)
     assert _dump(graph, settings) == once
     assert services.delete_document("doc-a")["deleted"] and not services.delete_document("doc-a")["deleted"]
