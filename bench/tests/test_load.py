@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import itertools
+import json
 import threading
 
 from bench import load
@@ -44,3 +45,52 @@ def test_clients_count_requests_errors_and_latency():
 def test_questions_come_from_the_evaluation_sets():
     texts = load.questions("django")
     assert len(texts) >= 20 and all(isinstance(text, str) and text for text in texts)
+
+
+class _Closer(http.server.BaseHTTPRequestHandler):
+    """Answers 200, except: "drop" on a connection that already answered one request, and "always-drop", are read
+    and left unanswered (the connection closed, as a restarting gunicorn worker does); "partial" gets a status line
+    and half of its body."""
+
+    protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        super().setup()
+        self.answered = 0
+
+    def do_POST(self):
+        question = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["query"]
+        if question == "always-drop" or (question == "drop" and self.answered):
+            self.close_connection = True
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", "10")
+        self.end_headers()
+        self.wfile.write(b"{}" if question == "partial" else b"{}        ")
+        if question == "partial":
+            self.close_connection = True
+        self.answered += 1
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_request_left_unanswered_on_a_reused_connection_is_sent_again_once_and_counted():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Closer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client, retried = load.Client(server.server_address[1]), {}
+    try:
+        assert client.search("drop", retried) == 200 and retried == {}  # a new connection: answered
+        assert client.search("drop", retried) == 200  # reused and dropped: sent again on a new connection
+        assert retried == {"RemoteDisconnected": 1}
+        # Dropped on the new connection too: an error, as is a drop on a connection that never answered.
+        assert client.search("always-drop", retried) == "RemoteDisconnected" and retried == {"RemoteDisconnected": 2}
+        assert client.search("always-drop", retried) == "RemoteDisconnected" and retried == {"RemoteDisconnected": 2}
+        # A response that began and broke off is an error, never retried.
+        assert client.search("ok", retried) == 200
+        assert client.search("partial", retried) == "IncompleteRead" and retried == {"RemoteDisconnected": 2}
+        assert client.search("ok", retried) == 200
+    finally:
+        client.close()
+        server.shutdown()
+        server.server_close()
