@@ -117,10 +117,10 @@ def build_index_params():
 
 
 def search_params(k: int) -> dict:
-    """Query-time parameters matching the index: HNSW needs ef >= k, IVF_FLAT an nprobe."""
+    """Query-time parameters matching the index: HNSW an ef >= k (MILVUS_SEARCH_EF), IVF_FLAT an nprobe."""
     index_type = settings.MILVUS_INDEX_TYPE
     if index_type == "HNSW":
-        params = {"ef": max(64, k)}
+        params = {"ef": max(settings.MILVUS_SEARCH_EF, k)}
     elif index_type == "IVF_FLAT":
         params = {"nprobe": 16}
     else:

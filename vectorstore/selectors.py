@@ -14,6 +14,9 @@ from vectorstore.client import VectorStoreError, call, collection_name, is_lite,
 from vectorstore.filters import build_filter, field_in
 
 MAX_K = 16384  # Milvus' largest topk
+# Milvus builds no vector index for a sealed segment smaller than this (rootCoord.minSegmentSizeToEnableIndex,
+# default 1024): it searches such a segment exactly, by brute force.
+MIN_INDEXED_SEGMENT_ROWS = 1024
 _IDS_PER_QUERY = 500
 # A successful embedder check is trusted this long per (server, collection, embedder): describe_collection
 # costs 1-2 ms, and a search calls Milvus twice. After `reembed` switches the collection, a process still
@@ -91,6 +94,24 @@ def vector_index(name: str | None = None) -> dict | None:
     for index_name in call("list_indexes", name, field_name=schema.VECTOR_FIELD):
         return dict(call("describe_index", name, index_name))
     return None
+
+
+def index_coverage(name: str | None = None) -> dict:
+    """How much of the collection the server searches as it will until the next write: {"rows": rows in sealed
+    segments, "indexed": of them indexed, "served": of them loaded for search in their final form (with the
+    index; a segment under MIN_INDEXED_SEGMENT_ROWS gets none and is searched exactly), "ready": all three equal
+    and nothing pending}. Rows still in growing (unflushed) segments are in none of the counts: a flush seals them.
+    Milvus Lite indexes as it writes and reports no segments: there "served" is "indexed"."""
+    name = name or collection_name()
+    index = vector_index(name) or {}
+    rows, indexed = int(index.get("total_rows") or 0), int(index.get("indexed_rows") or 0)
+    pending = int(index.get("pending_index_rows") or 0)
+    if is_lite():
+        served = indexed
+    else:
+        served = sum(segment.num_rows for segment in call("list_loaded_segments", name)
+                     if segment.index_name or segment.num_rows < MIN_INDEXED_SEGMENT_ROWS)
+    return {"rows": rows, "indexed": indexed, "served": served, "ready": rows == indexed == served and not pending}
 
 
 def load_state(name: str | None = None) -> str:

@@ -9,6 +9,7 @@ A collection of an older schema (with the chunk text in `content`) is refused by
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Mapping
 
 from vectorstore import schema
@@ -16,7 +17,8 @@ from vectorstore._pymilvus import LoadState
 from vectorstore.client import VectorStoreError, call, collection_name
 from vectorstore.filters import field_in
 from vectorstore.selectors import (
-    EmbedderMismatch, check_embedder, count_chunks, forget_verified_embedders, resolve_collection, vector_index,
+    EmbedderMismatch, check_embedder, count_chunks, forget_verified_embedders, index_coverage, resolve_collection,
+    vector_index,
 )
 
 ROW_KEYS = frozenset({"chunk_id", "document_id", "embedding", "metadata"})
@@ -131,6 +133,37 @@ def point_alias(alias: str, target: str) -> str | None:
         before = None  # already dropped
     forget_verified_embedders()
     return before
+
+
+class IndexNotReady(VectorStoreError):
+    """The vector index did not cover the whole collection within the time allowed."""
+
+
+def flush() -> None:
+    """Seal the collection's growing segments so that Milvus indexes them now (the index is built in the
+    background). Until then they are searched through a temporary index that finds other neighbours, and
+    a small collection may stay unsealed for a long time."""
+    call("flush", collection_name())
+
+
+def flush_and_wait_indexed(timeout: float = 600.0, poll: float = 0.5) -> dict:
+    """Flush, then wait until the server searches every row through the vector index (index_coverage ready):
+    from then on the same query gets the same answer until the next write. Returns the coverage plus the
+    seconds waited; raises IndexNotReady (one line) when `timeout` seconds pass first."""
+    started = time.monotonic()
+    flush()
+    live = count_chunks()  # sealed rows include deleted ones until a compaction: at least this many
+    while True:
+        coverage = index_coverage()
+        waited = time.monotonic() - started
+        if coverage["ready"] and coverage["rows"] >= live:
+            return {**coverage, "seconds": round(waited, 1)}
+        if waited >= timeout:
+            served = max(coverage["served"], 0)
+            raise IndexNotReady(f"Milvus has not finished indexing collection {collection_name()!r} after "
+                                f"{waited:.0f} s ({coverage['indexed']} of {coverage['rows']} rows indexed, "
+                                f"{served} searched through the index); try again later")
+        time.sleep(poll)
 
 
 def _load(name: str) -> None:

@@ -17,6 +17,7 @@ from ingestion.tests.support import (  # noqa: F401 (fixtures)
     own_drift,
     stores,
 )
+from vectorstore import selectors as vector_selectors
 from vectorstore import services as vector_services
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -32,6 +33,8 @@ def test_ingest_prints_a_summary_and_is_idempotent(stores, corpus):
     (corpus / "empty.md").write_bytes(b"")
     output = run("ingest", str(corpus), "--no-progress")
     assert output.splitlines()[0] == "created 4, updated 0, unchanged 0, skipped 2, failed 0"
+    # Flushed at the end: every chunk is in a sealed segment, which Milvus indexes (not a growing one).
+    assert vector_selectors.index_coverage()["rows"] == Chunk.objects.count()
     assert f"skipped {corpus / 'empty.md'}: empty file" in output
     assert f"skipped {corpus / 'picture.png'}: unsupported extension .png" in output
     assert re.match(r"^\d+ chunks in \d+\.\d s \(\w+ \d+\.\d s, \w+ \d+\.\d s, \w+ \d+\.\d s\)$",

@@ -89,7 +89,7 @@ DOCS = {
 @pytest.mark.django_db(transaction=True)
 def test_evaluate_command_end_to_end(milvus_backend, neo4j_store, tmp_path, capsys):
     from ingestion.services import ingest_paths
-    from rag_data.models import Query
+    from rag_data.models import Chunk, Query
 
     root = tmp_path / "tiny"
     for name, text in DOCS.items():
@@ -106,7 +106,10 @@ def test_evaluate_command_end_to_end(milvus_backend, neo4j_store, tmp_path, caps
 
     call_command("evaluate", str(eval_set), "--json", "--k", "3", "--weights", "vector=1,graph=0.5,keyword=1",
                  "--max-chunks-per-document", "1", "--no-progress")
-    report = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    chunks = Chunk.objects.count()
+    assert captured.err.startswith(f"Milvus: {chunks} rows sealed and indexed (waited ")  # before any search
+    report = json.loads(captured.out)
     results = report["results"]["tiny.dev"]
     assert set(results) == {"vector", "keyword", "graph", "hybrid"}
     assert results["keyword"]["hit@1"] == 1.0 and results["keyword"]["mrr"] == 1.0  # every question's words
@@ -204,9 +207,9 @@ def test_evaluate_from_feedback_end_to_end(milvus_backend, neo4j_store, tmp_path
 
     logged = Query.objects.count()
     call_command("evaluate", "--from-feedback", "--json", "--k", "3", "--max-chunks-per-document", "1",
-                 "--no-progress")
+                 "--no-progress", "--no-wait-index")
     captured = capsys.readouterr()
-    assert "skipped 1 case(s) without relevant chunks" in captured.err
+    assert "skipped 1 case(s) without relevant chunks" in captured.err and "Milvus:" not in captured.err
     report = json.loads(captured.out)["results"]
     assert set(report) == {"feedback", "wrong-answers", "all"}
     assert set(report["feedback"]) == {"vector", "keyword", "graph", "hybrid"}

@@ -103,7 +103,7 @@ def test_built_schema_matches_its_own_description():
 @pytest.mark.parametrize(
     "index_type, params, search",
     [
-        ("HNSW", {"M": 16, "efConstruction": 200}, {"ef": 64}),
+        ("HNSW", {"M": 16, "efConstruction": 200}, {"ef": 256}),
         ("IVF_FLAT", {"nlist": 128}, {"nprobe": 16}),
         ("FLAT", {}, {}),
         ("AUTOINDEX", {}, {}),
@@ -117,8 +117,11 @@ def test_index_params_follow_settings(settings, index_type, params, search):
     assert schema.search_params(10) == {"metric_type": "L2", "params": search}
 
 
-def test_hnsw_ef_grows_with_k():
+def test_hnsw_ef_follows_the_setting_and_grows_with_k(settings):
     assert schema.search_params(500)["params"] == {"ef": 500}
+    settings.MILVUS_SEARCH_EF = 100
+    assert schema.search_params(20)["params"] == {"ef": 100}
+    assert schema.search_params(150)["params"] == {"ef": 150}
 
 
 def test_index_differences(settings):

@@ -4,6 +4,9 @@ Skipped files (empty, binary, not UTF-8, unparseable, no text layer, too large, 
 are reported, not failures; the exit code is 1 when any file failed, so a rerun (or `manage.py
 reconcile`) is needed. The progress bar on stderr counts files, and shows the chunks done, chunks/s and
 the stage of the current file; `--json` adds the seconds spent in each stage over the run.
+
+After writing chunks the Milvus collection is flushed (about a second): Milvus then builds the vector index of the
+new rows right away, instead of searching them through a temporary index until it seals them on its own.
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from core.redact import redact
+from core.retry import StoreUnavailable, describe_error
 from ingestion.chunking import check_parameters
 from ingestion.services import check_prefix, ingest_paths
 from ingestion.store_sync import StoreFailure
+from vectorstore import services as vector_services
+from vectorstore.client import VectorStoreError
 
 
 class Command(BaseCommand):
@@ -74,10 +80,19 @@ class Command(BaseCommand):
         finally:
             if bar is not None:
                 bar.close()
+        if report.chunks:
+            self._flush()
         self._print(report, as_json=json, seconds=time.perf_counter() - started)
         if report.failed:
             raise CommandError(f"{len(report.failed)} file(s) failed; fix the cause and ingest again "
                                "(or run `manage.py reconcile`)")
+
+    def _flush(self) -> None:
+        try:
+            vector_services.flush()
+        except (StoreUnavailable, VectorStoreError) as error:  # the chunks are written; only the index waits
+            self.stderr.write(redact(f"warning: Milvus flush failed ({describe_error(error)}); new chunks are "
+                                     "searched through a temporary index until Milvus seals them"))
 
     def _print(self, report, as_json: bool, seconds: float) -> None:
         if as_json:

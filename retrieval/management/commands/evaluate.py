@@ -8,6 +8,10 @@ Runs every question of every set through the search pipeline once per mode, with
     vector, keyword, graph: that source alone (weight 1, the others 0; graph with at least one hop)
     hybrid:                 the configured SEARCH_WEIGHT_* defaults, or --weights
 Metric definitions: retrieval/evaluation.py and docs/evaluation.md.
+
+First the Milvus collection is flushed and the command waits until the vector index covers every row (at most
+INDEX_WAIT_SECONDS; `--no-wait-index` skips it): a freshly written collection is searched through a temporary
+index until Milvus seals it, so two runs a few minutes apart would not give the same figures.
 """
 
 from __future__ import annotations
@@ -23,6 +27,10 @@ from django.test.utils import override_settings
 from core.retry import StoreUnavailable, describe_error
 from retrieval import evaluation
 from retrieval.params import SOURCES, InvalidParameter
+from vectorstore import services as vector_services
+from vectorstore.client import VectorStoreError
+
+INDEX_WAIT_SECONDS = 600
 
 
 def _modes(value: str) -> list[str]:
@@ -78,9 +86,11 @@ class Command(BaseCommand):
                                                         "printed when its documents are missing)")
         parser.add_argument("--json", action="store_true", dest="as_json", help="print the report as JSON")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+        parser.add_argument("--no-wait-index", action="store_true",
+                            help="search the collection as it is, without flushing it and waiting for its index")
 
     def handle(self, *args, sets, modes, weights, k, pool, max_per_document, corpus_root, as_json=False,
-               no_progress=False, from_feedback=False, set_name=None, **options):
+               no_progress=False, from_feedback=False, set_name=None, no_wait_index=False, **options):
         if from_feedback and sets:
             raise CommandError("give eval set files or --from-feedback, not both")
         if not from_feedback and not sets:
@@ -107,6 +117,8 @@ class Command(BaseCommand):
                 loaded = [evaluation.load_set(path) for path in sets]
         except evaluation.EvaluationError as error:
             raise CommandError(str(error)) from None
+        if not no_wait_index:
+            self._wait_for_index()
         total = sum(len(s.questions) for s in loaded) * len(modes)
         with ExitStack() as stack:
             if overrides:
@@ -138,6 +150,16 @@ class Command(BaseCommand):
             self.stdout.write(evaluation.table(summaries))
             self.stdout.write(f"k={k}; hybrid weights {_format(hybrid_weights)}; pool max(2k, {pool_min}); "
                               f"max chunks per document {per_document or 'unlimited'}; rrf k {rrf_k:g}")
+
+
+    def _wait_for_index(self) -> None:
+        try:
+            coverage = vector_services.flush_and_wait_indexed(timeout=INDEX_WAIT_SECONDS)
+        except (StoreUnavailable, VectorStoreError) as error:
+            raise CommandError(str(error)) from None
+        except Exception as error:  # one line, never a traceback or a credential
+            raise CommandError(f"flushing the Milvus collection failed: {describe_error(error)}") from None
+        self.stderr.write(f"Milvus: {coverage['rows']} rows sealed and indexed (waited {coverage['seconds']:g} s)")
 
 
 def _json_safe(value):
