@@ -12,7 +12,7 @@ from django.conf import settings
 
 from drift.models import EXAMPLES_PER_KIND, KINDS
 from ingestion import reconcile
-from rag_data import ledger
+from rag_data import locks
 from rag_data.models import Document
 
 _IDS_PER_QUERY = 5000
@@ -64,7 +64,7 @@ def _confirm_graph_facts(report, documents: dict[str, Document]) -> None:
     write in progress), finds again. Neo4j reads are read-committed: the first read, taken while a writer
     commits, can pair an edge's new contributors with the old mentions. Only done when the first read
     found any, so a clean check never makes a graph writer wait."""
-    with ledger.graph_lock(settings.RAG_NAMESPACE):
+    with locks.graph_lock(settings.RAG_NAMESPACE):
         again = reconcile.graph_facts(documents)
     report.unsupported_graph_edges = [edge for edge in report.unsupported_graph_edges
                                       if edge in again.unsupported_graph_edges]
@@ -82,4 +82,4 @@ def _settling(flagged: set[str], in_snapshot: set[str], cutoff: datetime.datetim
     settling = {document_id for document_id, updated_at in now.items() if updated_at > cutoff}
     settling |= {document_id for document_id in ids if document_id in in_snapshot and document_id not in now}
     settling |= {document_id for document_id in now if document_id not in in_snapshot}
-    return settling | ledger.held_document_locks(ids)
+    return settling | locks.held_document_locks(ids)

@@ -4,7 +4,7 @@ Every run records its outcome (jobs.models.JobOutcome: the result, or the one-li
 classified error when it fails: TransientJobError (a store was unreachable: retried with backoff) or
 JobFailed (running it again would not help). A document's jobs run one at a time, in the order they were
 queued (procrastinate's `lock`, jobs/services.py), and each still takes the document's PostgreSQL advisory
-lock inside (rag_data.ledger.document_lock), as `manage.py ingest` does, so a job never interleaves with a
+lock inside (rag_data.locks.document_lock), as `manage.py ingest` does, so a job never interleaves with a
 command either.
 """
 

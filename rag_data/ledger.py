@@ -5,20 +5,21 @@ pending (PostgreSQL rows written, in_postgres) -> in_milvus -> in_neo4j -> compl
 UPDATE after the store write succeeded (for a group of documents, one UPDATE per step: begin_group,
 mark_group). `complete` is set last, and the database refuses it unless all
 three flags are true; any rewrite first drops the document back to pending. A deletion first records
-`deleting`, so an interrupted one is finished by reconcile.
+`deleting`, so an interrupted one is finished by reconcile. The writers' locks are in rag_data.locks (their
+names are kept here for the callers that use them through the ledger).
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from core.retry import describe_error
+# The writers' locks, for the callers (ingestion, bench) that take them through the ledger.
+from rag_data.locks import document_lock, documents_lock, graph_lock, held_document_locks  # noqa: F401
 from rag_data.models import Chunk, Document
 
 Status = Document.Status
@@ -126,8 +127,7 @@ def mark_group(documents: Sequence[Document], **fields) -> None:
 
 
 def mark_group_failed(documents: Sequence[Document], error: BaseException | str) -> None:
-    reason = error if isinstance(error, str) else describe_error(error)
-    mark_group(documents, status=Status.FAILED, last_error=" ".join(reason.split())[:2000])
+    mark_group(documents, status=Status.FAILED, last_error=_reason(error))
 
 
 def reopen(document: Document, *, milvus: bool = False, neo4j: bool = False) -> None:
@@ -150,8 +150,13 @@ def mark_complete(document: Document) -> None:
 
 def mark_failed(document: Document, error: BaseException | str) -> None:
     """Failed, with a redacted one-line reason; the flags keep saying which stores were written."""
+    _update(document, status=Status.FAILED, last_error=_reason(error))
+
+
+def _reason(error: BaseException | str) -> str:
+    """The one-line reason a failed document records (an exception described without secrets)."""
     reason = error if isinstance(error, str) else describe_error(error)
-    _update(document, status=Status.FAILED, last_error=" ".join(reason.split())[:2000])
+    return " ".join(reason.split())[:2000]
 
 
 def mark_deleting(document: Document) -> None:
@@ -174,93 +179,3 @@ def _update(document: Document, **fields) -> None:
     Document.objects.filter(pk=document.pk).update(**fields)
     for name, value in fields.items():
         setattr(document, name, value)
-
-
-@contextlib.contextmanager
-def document_lock(document_id: str):
-    """Serialise writers of one document across threads and processes (a PostgreSQL advisory lock).
-
-    Every path that writes a document's rows in any store takes it: ingest (per file), delete_document,
-    and reconcile (per document it finishes, repairs or deletes orphans of, re-reading the ledger under
-    it). Two writers of one document would otherwise interleave their store writes, or reconcile would
-    delete what a concurrent ingest had just written. Take one document's lock at a time, or a group's
-    with documents_lock (one order for all: no deadlock), never one inside another. The lock lives in the
-    session of this thread's connection, so it also ends if the connection dies; callers start on a live connection
-    (close_if_unusable_or_obsolete). See docs/concurrency.md.
-    """
-    with _advisory_lock(document_id):
-        yield
-
-
-@contextlib.contextmanager
-def documents_lock(document_ids: Iterable[str]):
-    """document_lock for a group of documents, taken in one statement in the order of their lock keys.
-
-    Every holder of several document locks takes them in that one order, so two group writers wait for
-    each other but never deadlock; single-document holders (reconcile, delete) never hold two at once.
-    """
-    keys = sorted({_key(document_id) for document_id in document_ids})
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(pg_advisory_lock(k)) FROM unnest(%s::bigint[]) AS t(k)",
-                       [keys])
-    try:
-        yield
-    finally:
-        _unlock("SELECT count(pg_advisory_unlock(k)) FROM unnest(%s::bigint[]) AS t(k)", [keys])
-
-
-@contextlib.contextmanager
-def graph_lock(namespace: str):
-    """Serialise the graph writes of one namespace (a PostgreSQL advisory lock, taken inside a document's lock).
-
-    Two documents may contribute to one RELATED_TO edge, whose docs/doc_weights lists are read and rewritten;
-    Neo4j's read-committed isolation let two such writers lose an update (seen in the 200-round writers test:
-    the two lists out of step, then a write failing on a null weight). Holding this lock around each
-    document's graph transaction (and reconcile's graph repairs) makes them one at a time per namespace;
-    the other stores' writes still run in parallel. Always taken after a document lock, never before one.
-    """
-    with _advisory_lock("graph:" + namespace):
-        yield
-
-
-def held_document_locks(document_ids) -> set[str]:
-    """Those of `document_ids` whose document lock some session holds right now (a writer is at work on them).
-
-    One read of pg_locks for this database; no lock is taken, so no writer waits for the caller.
-    A bigint advisory key shows there as classid (high 32 bits) and objid (low 32 bits), objsubid 1.
-    """
-    keys = {_key(document_id) & 0xFFFFFFFFFFFFFFFF: document_id for document_id in document_ids}
-    if not keys:
-        return set()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT classid::bigint, objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 "
-            "AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        )
-        held = {(high << 32) | low for high, low in cursor.fetchall()}
-    return {document_id for key, document_id in keys.items() if key in held}
-
-
-@contextlib.contextmanager
-def _advisory_lock(name: str):
-    key = _key(name)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [key])
-    try:
-        yield
-    finally:
-        _unlock("SELECT pg_advisory_unlock(%s)", [key])
-
-
-def _unlock(sql: str, params: list) -> None:
-    """Release advisory locks; a connection that is gone has released them already (and must not raise here,
-    inside the `finally` of the lock's holder, over the holder's own error)."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-    except DatabaseError:
-        pass
-
-
-def _key(name: str) -> int:
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)

@@ -41,6 +41,7 @@ LEAF_MODULES: dict[str, set[str]] = {
     "ingestion/pdf_reader.py": {"ingestion.extracted"},
     "ingestion/formats.py": {"ingestion.extracted", "ingestion.html_reader", "ingestion.pdf_reader"},
     "config/env.py": {"config.secret_rules"},
+    "rag_data/locks.py": set(),  # PostgreSQL advisory locks: no model, no store
     "config/env_values.py": {"config.env", "core.uris"},
 }
 # The settings modules, in the order config/settings/__init__.py reads them: each may use only earlier ones.

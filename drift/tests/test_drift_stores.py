@@ -19,7 +19,7 @@ from ingestion.services import ingest_paths
 from ingestion.store_sync import prepare_stores
 from jobs.selectors import get_job
 from ingestion.tests.support import corpus, outage_stores  # noqa: F401 (fixtures)
-from rag_data import ledger
+from rag_data import locks
 from rag_data.models import Chunk, Document
 from vectorstore import services as vector_services
 
@@ -93,7 +93,7 @@ def test_a_document_being_written_is_not_drift(stores, corpus):
 
     def writer():  # another session holds the document's lock, as an ingest does, while its rows are missing
         try:
-            with ledger.document_lock(document.document_id):
+            with locks.document_lock(document.document_id):
                 holding.set()
                 release.wait(60)
         finally:

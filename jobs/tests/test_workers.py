@@ -12,7 +12,7 @@ from jobs.models import Upload
 from jobs.selectors import get_job
 from jobs.services import submit_deletion, submit_document
 from jobs.tests.support import wait_for, workers
-from rag_data import ledger
+from rag_data import locks
 from rag_data.models import Document
 from tests.reliability import support
 
@@ -96,7 +96,7 @@ def test_a_worker_killed_mid_job_leaves_the_document_pending_and_another_worker_
     document_id = f"{queue_stores}-killed"
     submission = submit_document(name="k.md", data=text(7), content_type=None, document_id=document_id, metadata={})
     # Hold the graph lock the job needs for its Neo4j write: the job stops there, after PostgreSQL and Milvus.
-    with ledger.graph_lock(settings.RAG_NAMESPACE):
+    with locks.graph_lock(settings.RAG_NAMESPACE):
         with workers(settings, tmp_path, 1) as first:
             wait_for(lambda: Document.objects.filter(document_id=document_id, in_milvus=True).exists(), 120,
                      "the job to reach its Neo4j write", first)
