@@ -70,7 +70,7 @@ def record_query(
     return query
 
 
-def record_feedback(query_id, rating, chunk_id: str | None = None, comment: str = "", api_key=None) -> Feedback:
+def record_feedback(*, query_id, rating, chunk_id: str | None = None, comment: str = "", api_key=None) -> Feedback:
     """Store a thumbs-down/neutral/up verdict on a query, or on one chunk the query returned (`api_key`: the
     apikeys.ApiKey that sent it, if any)."""
     query_uuid = validation.as_uuid(query_id, "query_id")

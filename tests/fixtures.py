@@ -195,7 +195,7 @@ def make_feedback(make_query):
     def _make(rating=1, chunk_id=None, comment="", query=None, query_text=None):
         if query is None:
             query = make_query(text=query_text or f"query number {next(_counter)}")
-        return services.record_feedback(query.id, rating, chunk_id=chunk_id, comment=comment)
+        return services.record_feedback(query_id=query.id, rating=rating, chunk_id=chunk_id, comment=comment)
 
     return _make
 

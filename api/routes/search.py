@@ -46,7 +46,7 @@ def feedback(request):
     if isinstance(rating, bool) or not isinstance(rating, int):
         raise BadRequest(f"rating: expected -1, 0 or 1, got {rating!r}")
     created = services.record_feedback(
-        query_id, rating, chunk_id=body.optional_text(payload, "chunk_id"),
+        query_id=query_id, rating=rating, chunk_id=body.optional_text(payload, "chunk_id"),
         comment=body.optional_text(payload, "comment"), api_key=request.auth.key,
     )
     return JsonResponse({"feedback_id": created.pk}, status=201)

@@ -177,6 +177,6 @@ def feedback(request, payload):
     if isinstance(rating, bool) or not isinstance(rating, int):
         raise BadRequest(f"rating: expected -1, 0 or 1, got {rating!r}")
     created = services.record_feedback(
-        query_id, rating, chunk_id=_optional_text(payload, "chunk_id"), comment=_optional_text(payload, "comment"),
+        query_id=query_id, rating=rating, chunk_id=_optional_text(payload, "chunk_id"), comment=_optional_text(payload, "comment"),
     )
     return JsonResponse({"feedback_id": created.pk}, status=201)

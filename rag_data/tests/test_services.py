@@ -62,26 +62,26 @@ def test_record_query_rejects_bad_input(make_query, kwargs, field):
 
 def test_record_feedback_on_a_returned_chunk(make_query):
     query = make_query()
-    feedback = services.record_feedback(str(query.id), -1, chunk_id="doc-b:3", comment="off topic")
+    feedback = services.record_feedback(query_id=str(query.id), rating=-1, chunk_id="doc-b:3", comment="off topic")
     assert (feedback.rating, feedback.chunk_id, feedback.review_state) == (-1, "doc-b:3", "new")
     assert feedback.reviewed_at is None
 
 
 @pytest.mark.parametrize("rating", [2, -2, 5, True, "1", None, 0.5])
 def test_record_feedback_rejects_ratings_outside_the_thumb_scale(make_query, rating):
-    message = field_error(lambda: services.record_feedback(make_query().id, rating), "rating")
+    message = field_error(lambda: services.record_feedback(query_id=make_query().id, rating=rating), "rating")
     assert "-1, 0, 1" in message
 
 
 def test_record_feedback_validation_names_the_field(make_query):
     query = make_query()
     missing = uuid.uuid4()
-    assert str(missing) in field_error(lambda: services.record_feedback(missing, 1), "query_id")
-    field_error(lambda: services.record_feedback("not-a-uuid", 1), "query_id")
-    field_error(lambda: services.record_feedback(query.id, 1, chunk_id="elsewhere:9"), "chunk_id")
-    field_error(lambda: services.record_feedback(query.id, 1, chunk_id="c" * 129), "chunk_id")
+    assert str(missing) in field_error(lambda: services.record_feedback(query_id=missing, rating=1), "query_id")
+    field_error(lambda: services.record_feedback(query_id="not-a-uuid", rating=1), "query_id")
+    field_error(lambda: services.record_feedback(query_id=query.id, rating=1, chunk_id="elsewhere:9"), "chunk_id")
+    field_error(lambda: services.record_feedback(query_id=query.id, rating=1, chunk_id="c" * 129), "chunk_id")
     field_error(
-        lambda: services.record_feedback(query.id, 1, comment="x" * (services.MAX_COMMENT_CHARS + 1)),
+        lambda: services.record_feedback(query_id=query.id, rating=1, comment="x" * (services.MAX_COMMENT_CHARS + 1)),
         "comment",
     )
     assert not Feedback.objects.exists()
@@ -89,7 +89,7 @@ def test_record_feedback_validation_names_the_field(make_query):
 
 def test_feedback_chunk_is_free_when_the_query_kept_no_results(make_query):
     query = make_query(results=[])
-    assert services.record_feedback(query.id, 0, chunk_id="any:1").chunk_id == "any:1"
+    assert services.record_feedback(query_id=query.id, rating=0, chunk_id="any:1").chunk_id == "any:1"
 
 
 def test_mark_feedback_reviewed(make_feedback, django_user_model):

@@ -144,7 +144,7 @@ def _promote(question: str, chunk_id: str, document_id: str, rating: int, user, 
 
     query = services.record_query(text=question, latency_ms=5.0, results=[
         {"chunk_id": chunk_id, "document_id": document_id, "score": 0.5, "sources": ["vector"]}])
-    feedback = services.record_feedback(query.id, rating, chunk_id=chunk_id)
+    feedback = services.record_feedback(query_id=query.id, rating=rating, chunk_id=chunk_id)
     services.mark_feedback_reviewed(Feedback.objects.filter(pk=feedback.pk), user)
     return services.promote_feedback([feedback.pk], relevant_chunk_ids=relevant, set_name=set_name, user=user)
 

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.django_db]
 @pytest.fixture
 def feedback():
     query = services.record_query(text="q", results=[], latency_ms=1.0)
-    return services.record_feedback(query.id, 1, comment="original")
+    return services.record_feedback(query_id=query.id, rating=1, comment="original")
 
 
 @pytest.mark.parametrize("path", ["/admin/", "/admin/rag_data/feedback/", "/admin/rag_data/query/",
