@@ -65,17 +65,23 @@ def resolve_collection(name: str | None = None) -> str | None:
 
 def chunk_ids_in(name: str) -> set[str]:
     """Every chunk id stored in collection `name` (paged; `reembed` uses it to resume)."""
-    iterator = call("query_iterator", name, batch_size=1000, filter='chunk_id != ""', output_fields=["chunk_id"],
+    return {row["chunk_id"] for row in iterate_rows(name, filter='chunk_id != ""', output_fields=["chunk_id"])}
+
+
+def iterate_rows(name: str, *, filter: str, output_fields: list[str], batch_size: int = 1000):
+    """Every row of collection `name` matching `filter` (strongly consistent), paged with query_iterator.
+
+    A failed page raises as `call` does (StoreUnavailable, VectorStoreError, ...); the iterator is always closed.
+    """
+    iterator = call("query_iterator", name, batch_size=batch_size, filter=filter, output_fields=output_fields,
                     consistency_level="Strong")
-    found: set[str] = set()
     try:
         while batch := iterator.next():
-            found.update(row["chunk_id"] for row in batch)
+            yield from batch
     except (MilvusException, grpc.RpcError) as error:
         raise translate_error(error, "query_iterator", (name,)) from error
     finally:
         iterator.close()
-    return found
 
 
 def collection_exists() -> bool:
@@ -204,18 +210,8 @@ def chunk_ids_for_documents(document_ids: Iterable[str]) -> dict[str, list[str]]
     name = collection_name()
     for start in range(0, len(ids), _IDS_PER_QUERY):
         expression = field_in("document_id", ids[start:start + _IDS_PER_QUERY])
-        iterator = call(
-            "query_iterator", name, batch_size=1000, filter=expression,
-            output_fields=["chunk_id", "document_id"], consistency_level="Strong",
-        )
-        try:
-            while batch := iterator.next():
-                for row in batch:
-                    found[row["document_id"]].append(row["chunk_id"])
-        except (MilvusException, grpc.RpcError) as error:
-            raise translate_error(error, "query_iterator", (name,)) from error
-        finally:
-            iterator.close()
+        for row in iterate_rows(name, filter=expression, output_fields=["chunk_id", "document_id"]):
+            found[row["document_id"]].append(row["chunk_id"])
     return {document_id: sorted(chunks) for document_id, chunks in found.items()}
 
 
@@ -246,15 +242,5 @@ def matching_chunks(chunk_ids: Iterable[str], filters: Mapping | None = None,
 
 def all_chunk_documents(batch_size: int = 1000) -> dict[str, str]:
     """{chunk_id: document_id} for every row of the collection, paged with query_iterator (for reconcile)."""
-    name = collection_name()
-    found: dict[str, str] = {}
-    iterator = call("query_iterator", name, batch_size=batch_size, filter="",
-                    output_fields=["chunk_id", "document_id"], consistency_level="Strong")
-    try:
-        while batch := iterator.next():
-            found.update((row["chunk_id"], row["document_id"]) for row in batch)
-    except (MilvusException, grpc.RpcError) as error:
-        raise translate_error(error, "query_iterator", (name,)) from error
-    finally:
-        iterator.close()
-    return found
+    rows = iterate_rows(collection_name(), filter="", output_fields=["chunk_id", "document_id"], batch_size=batch_size)
+    return {row["chunk_id"]: row["document_id"] for row in rows}

@@ -108,7 +108,8 @@ def state(prefix: str) -> dict:
     plus the raw Milvus row count (duplicates show there) and the ledger statuses."""
     from graphstore import client as graph
     from rag_data.models import Chunk, Document
-    from vectorstore.client import call, collection_name
+    from vectorstore.client import collection_name
+    from vectorstore.selectors import iterate_rows
 
     pg: dict[str, set] = {d: set() for d in Document.objects.filter(document_id__startswith=prefix)
                           .values_list("document_id", flat=True)}
@@ -117,15 +118,9 @@ def state(prefix: str) -> dict:
         pg[document_id].add(chunk_id)
     milvus: dict[str, set] = defaultdict(set)
     rows = 0
-    iterator = call("query_iterator", collection_name(), batch_size=1000, filter="",
-                    output_fields=["chunk_id", "document_id"], consistency_level="Strong")
-    try:
-        while batch := iterator.next():
-            rows += len(batch)
-            for row in batch:
-                milvus[row["document_id"]].add(row["chunk_id"])
-    finally:
-        iterator.close()
+    for row in iterate_rows(collection_name(), filter="", output_fields=["chunk_id", "document_id"]):
+        rows += 1
+        milvus[row["document_id"]].add(row["chunk_id"])
     records = graph.read("MATCH (d:Document) WHERE d.document_id STARTS WITH $prefix "
                          "RETURN d.document_id AS id, count(*) AS n", prefix=prefix).records
     statuses = set(Document.objects.filter(document_id__startswith=prefix).values_list("status", flat=True))
