@@ -87,21 +87,19 @@ class EnvReader:
         raise ConfigError(name, f"expected true or false, got {text!r}")
 
     def int(self, name: str, default: int, minimum: int = 1, maximum: int | None = None) -> int:
-        text = self.raw(name, str(default)).strip()
-        try:
-            value = int(text)
-        except ValueError:
-            raise ConfigError(name, f"expected a whole number, got {text!r}") from None
-        return _in_range(name, value, minimum, maximum)
+        return self._number(name, default, int, "a whole number", minimum, maximum)
 
     def float(self, name: str, default: float, minimum: float = 0.0, maximum: float | None = None) -> float:
+        return self._number(name, default, float, "a number", minimum, maximum)
+
+    def _number(self, name: str, default, parse, expected: str, minimum, maximum):
         text = self.raw(name, str(default)).strip()
         try:
-            value = float(text)
+            value = parse(text)
         except ValueError:
-            raise ConfigError(name, f"expected a number, got {text!r}") from None
+            raise ConfigError(name, f"expected {expected}, got {text!r}") from None
         if value != value:  # NaN
-            raise ConfigError(name, "expected a number, got NaN")
+            raise ConfigError(name, f"expected {expected}, got NaN")
         return _in_range(name, value, minimum, maximum)
 
     def list(self, name: str, default: list[str]) -> list[str]:
