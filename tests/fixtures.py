@@ -14,6 +14,7 @@ import hashlib
 import itertools
 import os
 import socket
+import sys
 import uuid
 from urllib.parse import urlsplit
 
@@ -110,6 +111,19 @@ TEST_NAMESPACE = f"test-{os.environ.get('TEST_DB_SUFFIX') or 'run'}-{uuid.uuid4(
 def _test_namespace(settings):
     """Every test writes Neo4j in this run's namespace (settings.RAG_NAMESPACE), never the deployment's."""
     settings.RAG_NAMESPACE = TEST_NAMESPACE
+
+
+@pytest.fixture
+def neo4j_down(settings):
+    """Neo4j unreachable for this test: NEO4J_URI points where nothing listens, with one quick attempt (the
+    process's driver is closed before and after, so neither the test nor the next one reuses a connection)."""
+    from graphstore import client
+
+    settings.NEO4J_URI = "bolt://127.0.0.1:1"
+    settings.STORE_RETRY_ATTEMPTS, settings.STORE_RETRY_MAX_SECONDS = 1, 0.5
+    client.connection().close()
+    yield
+    client.connection().close()
 
 
 @pytest.fixture
@@ -259,3 +273,13 @@ def _empty_job_queue(request):
         cursor.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")
         if cursor.fetchone()[0]:
             cursor.execute(f"TRUNCATE {QUEUE_TABLES} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture(autouse=True)
+def _search_workers_closed():
+    """Search worker threads keep their PostgreSQL connections between searches: end them after each test (before
+    the job queue is emptied, and the database flushed or dropped). No search ran if the module is not loaded."""
+    yield
+    workers = sys.modules.get("retrieval.workers")
+    if workers is not None:
+        workers.shutdown_workers()
