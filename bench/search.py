@@ -74,7 +74,7 @@ class RawSearch:
         from rag_data.models import Chunk, Document
         from retrieval.params import validate
         from retrieval.pipeline import GRAPH_MAX_DOCUMENTS
-        from retrieval.selectors import document_count, keyword_queryset, query_concepts
+        from retrieval.selectors import document_count, keyword_sql, query_concepts
         from vectorstore.filters import build_filter, field_in
 
         params = validate(text, weights=mode["weights"], hops=mode["hops"])
@@ -121,10 +121,10 @@ class RawSearch:
             ranked = best + [h for h in graph_hits if all(h is not b for b in best)]
             rankings["graph"] = [h.get("entity", {}).get("chunk_id") or h.get("id") for h in ranked]
         if params.weights["keyword"] > 0:
-            # The project's own keyword SQL (stored search_vector column), one GIN query; the project's lexeme
-            # lookup that chooses the matching words (selective_words) is not counted here.
-            keyword = keyword_queryset(params.text, params.pool)
-            rows = [] if keyword is None else timed("pg_keyword", self._sql, self._compiled(keyword))
+            # The project's own keyword SQL (stored search_vector column: candidates from the GIN index, ranked),
+            # one statement; the project's lexeme lookup and statistics that choose the words are not counted here.
+            keyword = keyword_sql(params.text, params.pool)
+            rows = [] if keyword is None else timed("pg_keyword", self._sql, keyword)
             rankings["keyword"] = [row[0] for row in rows]
         wanted = {i for ranking in rankings.values() for i in ranking}
         hydrate = Chunk.objects.filter(chunk_id__in=wanted, document__status=Document.Status.COMPLETE) \

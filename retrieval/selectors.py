@@ -1,4 +1,5 @@
-"""Reads for retrieval: the keyword (full-text) ranking over the stored Chunk.search_vector column.
+"""Reads for retrieval: the keyword (full-text) ranking over the stored Chunk.search_vector column (its query texts:
+retrieval.keyword_text), the hydration of the hits, the query's concepts for the graph leg.
 
 The tsvector is computed once, when a chunk is written (a generated column, migration 0003), and indexed by
 GIN (rag_chunk_search_vector): a search only matches the index and ranks the stored vectors of the matching
@@ -8,84 +9,62 @@ rows, instead of running to_tsvector() over the text of every candidate chunk at
 from __future__ import annotations
 
 import functools
-import re
 import threading
 import time
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import F, QuerySet
 
 from rag_data.models import Chunk, Document
+from retrieval import keyword_text
+from retrieval.keyword_text import uses_websearch_syntax
 from textmodels.extractors import phrase_counts
 
-_WORDS = re.compile(r"\w+", re.UNICODE)
-# Web-search syntax the user may type on purpose: a quoted phrase, a -negation or an explicit "or".
-_WEBSEARCH_SYNTAX = re.compile(r'"|(?:^|\s)-\w|(?:^|\s)or(?:\s|$)', re.IGNORECASE)
-KEYWORD_MAX_TERMS = 64
 CONFIG = "english"
-# ts_rank with normalization 1 (divided by 1 + log(length): long chunks do not win merely by repeating words),
-# ranking by every word of the question. Chosen on the dev sets (docs/evaluation.md): ts_rank_cd (cover
-# density), normalizations 0/2/32, ranking by the selective words only and a boost for chunks holding all the
-# words (plainto_tsquery) all scored lower.
-COVER_DENSITY = False
+# ts_rank with normalization 1 (divided by 1 + log(length): long chunks do not win merely by repeating words).
+# Chosen on the dev sets (docs/evaluation.md): ts_rank_cd (cover density), normalizations 0/2/32, ranking by the
+# selective words only and a boost for chunks holding all the words (plainto_tsquery) all scored lower.
 NORMALIZATION = 1
 # ts_rank weights of the lexeme classes D, C, B, A: A is Chunk.context (document title, section headings), B the
 # chunk text (migration 0007). A title/heading word counts about twice a body word; chosen on the dev sets.
 RANK_WEIGHTS = (0.1, 0.2, 0.55, 1.0)
+# Plain-word questions: the first IDF_RERANKED candidates by ts_rank (every word alike) are ranked again by the sum
+# over the question's words of idf(word) x ts_rank(word), the idf from PostgreSQL's own statistics (TERM_STATS): a
+# common word weighs less than a rare one. Re-ranking every candidate scored the same on the dev sets and costs
+# more (docs/evaluation.md 3d). IDF_RANK False: ts_rank alone. Web-search syntax always ranks by its own query.
+IDF_RANK = True
+IDF_RERANKED = 100
 
 
 STATS_TTL_SECONDS = 300.0
 
 
-def keyword_query_text(text: str, *, selective: bool = False) -> str:
-    """The websearch_to_tsquery input for `text`.
-
-    Plain words are ORed ("a or b or c"): a natural-language question rarely has every word in one chunk,
-    and the rank still puts chunks that match more of the words first. Text that already uses web-search
-    syntax ("a phrase", -word, or) is passed through unchanged. websearch_to_tsquery never raises a
-    syntax error, whatever the input.
-
-    selective=True keeps only the words worth matching on (selective_words): the query that finds the
-    candidates, while the rank still weighs every word.
-    """
-    if _WEBSEARCH_SYNTAX.search(text):
-        return text
-    words = _plain_words(text)
-    return " or ".join(selective_words(words) if selective else words)
-
-
-def _plain_words(text: str) -> list[str]:
-    return list(dict.fromkeys(word.lower() for word in _WORDS.findall(text)))[:KEYWORD_MAX_TERMS]
-
-
 class _TermStats:
     """Fraction of chunks holding each frequent lexeme, from PostgreSQL's own statistics on search_vector
     (pg_stats.most_common_elems, kept by ANALYZE / autovacuum), cached for STATS_TTL_SECONDS per process.
-    A lexeme not listed is rarer than every listed one."""
+    A lexeme not listed is rarer than every listed one (get()'s third value: the smallest listed fraction)."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._loaded_at = -STATS_TTL_SECONDS
-        self._freqs: dict[str, float] = {}
-        self._rows = 0.0
+        self._stats: tuple[dict[str, float], float, float] = ({}, 0.0, 0.0)
 
-    def get(self) -> tuple[dict[str, float], float]:
+    def get(self) -> tuple[dict[str, float], float, float]:
+        """(fraction of chunks per listed lexeme, estimated chunk count, smallest listed fraction)."""
         now = time.monotonic()
         if now - self._loaded_at >= STATS_TTL_SECONDS:
             with self._lock:
                 if now - self._loaded_at >= STATS_TTL_SECONDS:
-                    self._freqs, self._rows = self._load()
+                    self._stats = self._load()
                     self._loaded_at = now
-        return self._freqs, self._rows
+        return self._stats
 
     def clear(self) -> None:
         with self._lock:
             self._loaded_at = -STATS_TTL_SECONDS
 
     @staticmethod
-    def _load() -> tuple[dict[str, float], float]:
+    def _load() -> tuple[dict[str, float], float, float]:
         table = Chunk._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
@@ -95,9 +74,10 @@ class _TermStats:
                 "WHERE c.oid = to_regclass(%s)", [table])
             row = cursor.fetchone()
         if row is None or not row[0] or not row[1]:
-            return {}, float(row[2] or 0) if row else 0.0
+            return {}, float(row[2] or 0) if row else 0.0, 0.0
         elems, freqs, rows = row
-        return dict(zip(elems, freqs)), float(max(rows or 0, 0))
+        listed = dict(zip(elems, freqs))  # the array's three extra values (min, max, nulls) are left out
+        return listed, float(max(rows or 0, 0)), min(listed.values())
 
 
 TERM_STATS = _TermStats()
@@ -123,7 +103,23 @@ def word_lexemes(words: list[str]) -> dict[str, list[str]]:
     return {word: _LEXEMES.get(word, []) for word in words}
 
 
-def selective_words(words: list[str]) -> list[str]:
+def word_fractions(words: list[str]) -> tuple[dict[str, float], float, float]:
+    """({word: fraction of chunks holding it} for the words that have a lexeme (stop words left out; a word of
+    several lexemes counts by its rarest), estimated chunk count, the smallest fraction listed). A word rarer
+    than every listed one has 0.0 (it is below the third value); without statistics (a table never analyzed)
+    every fraction is 0.0: nothing is known to be common."""
+    listed, rows, floor = TERM_STATS.get()
+    lexemes = word_lexemes(words)
+    fractions = {}
+    for word in words:
+        found = lexemes.get(word) or []
+        if found:  # a stop word has no lexeme and matches nothing anyway
+            fractions[word] = min(listed.get(lexeme, 0.0) for lexeme in found)
+    return fractions, rows, floor
+
+
+def selective_words(words: list[str], fractions: dict[str, float] | None = None, rows: float | None = None) \
+        -> list[str]:
     """The words that find keyword candidates: every rare word, plus the frequent ones, rarest first, while the
     chunks they are estimated to match stay within SEARCH_KEYWORD_CANDIDATES; at least the rarest word.
 
@@ -134,58 +130,100 @@ def selective_words(words: list[str]) -> list[str]:
     budget = settings.SEARCH_KEYWORD_CANDIDATES
     if not budget or len(words) <= 1:
         return words
-    freqs, rows = TERM_STATS.get()
-    if not freqs or rows <= budget:
-        return words
-    lexemes = word_lexemes(words)
-    frequency = {}
-    for word in words:
-        found = lexemes.get(word) or []
-        if found:  # a stop word has no lexeme and matches nothing anyway
-            frequency[word] = min(freqs.get(lexeme, 0.0) for lexeme in found)
-    if not frequency:
+    if fractions is None:
+        fractions, rows, _ = word_fractions(words)
+    if not any(fractions.values()) or rows <= budget:
         return words
     kept, estimate = [], 0.0
-    for word in sorted(frequency, key=lambda w: (frequency[w], words.index(w))):
-        matches = frequency[word] * rows
-        if kept and frequency[word] > 0 and estimate + matches > budget:
+    for word in sorted(fractions, key=lambda w: (fractions[w], words.index(w))):
+        matches = fractions[word] * rows
+        if kept and fractions[word] > 0 and estimate + matches > budget:
             break
         kept.append(word)
         estimate += matches
     return [word for word in words if word in kept]
 
 
-def keyword_queryset(text: str, limit: int) -> QuerySet | None:
-    """The keyword ranking as a queryset of chunk ids (best first), or None when `text` has no searchable word.
+def _keyword_parameters(text: str, limit: int) -> tuple[bool, dict] | None:
+    """(rank by idf, the keyword SQL's parameters) for `text`, or None when it has no searchable word."""
+    ranked = settings.SEARCH_KEYWORD_RANKED or None  # LIMIT NULL: every candidate is ranked
+    common = {"config": CONFIG, "weights": list(RANK_WEIGHTS), "normalization": NORMALIZATION, "limit": limit,
+              "ranked": ranked, "reranked": max(IDF_RERANKED, limit) if IDF_RERANKED else None}
+    if uses_websearch_syntax(text):
+        if not text.strip():
+            return None
+        return False, {**common, "query": text, "match": text, "pairs": "", "tiered": False, "words": [],
+                       "idfs": []}
+    words = keyword_text.plain_words(text)
+    if not words:
+        return None
+    fractions, rows, floor = word_fractions(words)
+    content = [word for word in words if word in fractions]
+    match = selective_words(words, fractions, rows)
+    pairs = keyword_text.two_of([word for word in match if word in fractions]) if ranked else ""
+    idf = IDF_RANK and bool(content)
+    return idf, {**common, "query": keyword_text.any_of(words), "match": keyword_text.any_of(match),
+                 "pairs": pairs, "tiered": bool(pairs), "words": content if idf else [],
+                 "idfs": [keyword_text.idf(max(fractions[word], floor)) for word in content] if idf else []}
 
-    `search_vector @@ query` is answered by the GIN index rag_chunk_search_vector; the rank reads the stored
-    vector. The text travels as a query parameter. bench/search.py times this very SQL.
+
+@functools.cache
+def _keyword_sql(idf: bool) -> str:
+    """The keyword ranking, built once from the models' metadata (identifiers only; every value, the user's text
+    included, is a parameter). Candidates: the chunks holding two of the selective words (selective_words),
+    then those holding one of them, at most %(ranked)s of them in all; they alone are
+    ranked. Both candidate sets are answered by the GIN index rag_chunk_search_vector; the rank reads the stored
+    vector of the candidates only."""
+    q = connection.ops.quote_name
+    meta = Chunk._meta
+    chunk_id, vector = q(meta.get_field("chunk_id").column), q(meta.get_field("search_vector").column)
+    tsquery = "websearch_to_tsquery(%(config)s::regconfig, {})"
+    rank = f"ts_rank(%(weights)s::float4[], c.{vector}, {tsquery.format('%(query)s')}, %(normalization)s)"
+    ranked_from, terms = "candidates", ""
+    if idf:
+        terms = (f", terms AS MATERIALIZED (SELECT {tsquery.format('u.word')} AS query, u.idf "
+                 f"FROM unnest(%(words)s::text[], %(idfs)s::float8[]) AS u(word, idf)), "
+                 f"first AS (SELECT c.{chunk_id}, c.{vector} FROM candidates c "
+                 f"ORDER BY {rank} DESC, c.{chunk_id} LIMIT %(reranked)s)")
+        rank = (f"(SELECT sum(t.idf * ts_rank(%(weights)s::float4[], c.{vector}, t.query, %(normalization)s)) "
+                f"FROM terms t)")
+        ranked_from = "first"
+    return (f"WITH candidates AS (("
+            f"SELECT {chunk_id}, {vector} FROM {q(meta.db_table)} "
+            f"WHERE %(tiered)s AND {vector} @@ {tsquery.format('%(pairs)s')} LIMIT %(ranked)s"
+            f") UNION ALL ("
+            f"SELECT {chunk_id}, {vector} FROM {q(meta.db_table)} "
+            f"WHERE {vector} @@ CASE WHEN %(tiered)s THEN {tsquery.format('%(match)s')} && !! "
+            f"{tsquery.format('%(pairs)s')} ELSE {tsquery.format('%(match)s')} END LIMIT %(ranked)s"
+            f") LIMIT %(ranked)s){terms} "
+            f"SELECT c.{chunk_id} FROM {ranked_from} c ORDER BY {rank} DESC, c.{chunk_id} LIMIT %(limit)s")
+
+
+def keyword_sql(text: str, limit: int) -> tuple[str, dict] | None:
+    """The keyword ranking of `text` as (SQL, parameters): chunk ids, best first, at most `limit`; None when
+    `text` has no searchable word. The SQL is one of two strings built once; bench/search.py times this very
+    query.
 
     No join with the documents: the search keeps only chunks of complete documents when it hydrates the hits
     (visible_chunks), and a join here hashed every document row on every search (half the query's time at
     100k chunks, BENCHMARKS.md). A document being written can take a slot of the ranking for that moment.
     """
-    query_text = keyword_query_text(text)
-    if not query_text.strip():
+    found = _keyword_parameters(text, limit)
+    if found is None:
         return None
-    query = SearchQuery(query_text, search_type="websearch", config=CONFIG)
-    match_text = keyword_query_text(text, selective=True)
-    match = query if match_text == query_text else SearchQuery(match_text, search_type="websearch", config=CONFIG)
-    rank = SearchRank(F("search_vector"), query, weights=list(RANK_WEIGHTS), normalization=NORMALIZATION,
-                      cover_density=COVER_DENSITY)
-    return (
-        Chunk.objects.filter(search_vector=match)
-        .annotate(rank=rank)
-        .order_by("-rank", "chunk_id")
-        .values_list("chunk_id", flat=True)[:limit]
-    )
+    idf, parameters = found
+    return _keyword_sql(idf), parameters
 
 
 def keyword_ranking(text: str, limit: int) -> list[str]:
     """Chunk ids matching `text` in PostgreSQL full-text search ('english'), best first (any ledger status: the
     caller keeps the complete documents' ones, as the search's hydration does)."""
-    queryset = keyword_queryset(text, limit)
-    return [] if queryset is None else list(queryset)
+    query = keyword_sql(text, limit)
+    if query is None:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(*query)
+        return [row[0] for row in cursor.fetchall()]
 
 
 @functools.cache

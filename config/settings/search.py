@@ -44,6 +44,8 @@ SEARCH_MAX_CHUNKS_PER_DOCUMENT = _read.int("SEARCH_MAX_CHUNKS_PER_DOCUMENT", 1, 
 # Keyword leg: frequent words find candidates only while they are estimated to match at most this many chunks
 # (rarer words always do; every word still ranks). Bounds the rows ranked per query; 0: every word matches.
 SEARCH_KEYWORD_CANDIDATES = _read.int("SEARCH_KEYWORD_CANDIDATES", 500, minimum=0, maximum=10_000_000)
+# Keyword leg: at most this many candidates are ranked (those holding two of the matching words first); 0: all.
+SEARCH_KEYWORD_RANKED = _read.int("SEARCH_KEYWORD_RANKED", 1000, minimum=0, maximum=10_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = _read.int("API_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 # Requests per key (per client address without a key) on /api/*, e.g. 120/m; empty = no limit.
 API_RATE_LIMIT = values.rate(_read, "API_RATE_LIMIT", "120/m")
