@@ -95,8 +95,10 @@ def _number(name, default):
 
 bind = os.environ.get("GUNICORN_BIND", "").strip() or "0.0.0.0:8000"
 # gthread: each worker process serves `threads` requests at once; a search waits on three stores (I/O),
-# so threads overlap the waits while the processes use the cores.
-worker_class = "gthread"
+# so threads overlap the waits while the processes use the cores. Our subclass of it drains: a worker that stops
+# (max_requests, SIGTERM) first answers what its kept-alive connections already sent (gthread dropped those
+# requests: a broken pipe for the client, a 502 behind the proxy; infrastructure/gunicorn_worker.py).
+worker_class = "infrastructure.gunicorn_worker.DrainingThreadWorker"
 workers = _number("GUNICORN_WORKERS", 3)
 threads = _number("GUNICORN_THREADS", 4)
 # A worker silent for this long is killed and replaced. Below the proxy's upstream timeout (60 s in

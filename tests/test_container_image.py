@@ -110,7 +110,8 @@ def seconds(text: str) -> int:
 
 def test_gunicorn_runs_threads_with_timeouts_below_the_proxy_and_compose(monkeypatch, tmp_path):
     conf = gunicorn_settings(monkeypatch, tmp_path)
-    assert conf["worker_class"] == "gthread" and conf["threads"] >= 2 and conf["workers"] >= 2
+    assert conf["worker_class"] == "infrastructure.gunicorn_worker.DrainingThreadWorker"  # gthread, draining
+    assert conf["threads"] >= 2 and conf["workers"] >= 2
     assert conf["bind"] == "0.0.0.0:8000"
     caddyfile = (INFRA / "proxy" / "Caddyfile").read_text()
     proxy_timeout = seconds(re.search(r"response_header_timeout (\S+)", caddyfile).group(1))
