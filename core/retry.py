@@ -131,9 +131,9 @@ def retrying(store: str, limits: RetryLimits | None = None) -> tenacity.Retrying
     def _give_up(state: tenacity.RetryCallState):
         error = state.outcome.exception()
         if is_transient(error):
-            raise StoreUnavailable(
-                store, f"{describe_error(error)} (gave up after {state.attempt_number} attempts)"
-            ) from None
+            # A call that already names the store (StoreUnavailable) gives its reason, not a second "is unreachable".
+            reason = error.reason if isinstance(error, StoreUnavailable) else describe_error(error)
+            raise StoreUnavailable(store, f"{reason} (gave up after {state.attempt_number} attempts)") from None
         raise error
 
     return tenacity.Retrying(

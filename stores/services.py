@@ -78,8 +78,12 @@ def _milvus(check: bool, echo) -> list[str]:
             return [f"Milvus collection {name} not loaded"]
         echo(f"Milvus: collection {name} exists, index ready, loaded")
         return []
+    # Opening retries on its own (core.retry); once open, the whole step is retried on a transient failure too:
+    # a Milvus server restarted a moment ago answers reads at once but can stall DDL past MILVUS_TIMEOUT until
+    # its previous process's sessions expire (up to 30 s; docs/operations.md). The step is idempotent.
+    milvus_client.get_client()
     try:
-        outcome = vector_services.ensure_collection()
+        outcome = call_with_retry("Milvus", vector_services.ensure_collection)
     except vector_services.SchemaMismatch as error:
         raise InitError(f"Milvus: {error}") from None
     name = milvus_client.collection_name()
