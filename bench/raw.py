@@ -185,11 +185,11 @@ def postgres_copy(prepared: Prepared, docs_per_tx: int) -> dict:
             part = prepared.documents[start:start + docs_per_tx]
             with conn.cursor() as cursor:
                 with cursor.copy("COPY rag_data_document (document_id, source_path, title, content_hash, "
-                                 "in_postgres, in_milvus, in_neo4j, status, last_error, created_at, updated_at) "
-                                 "FROM STDIN") as copy:
-                    for d in part:
+                                 "in_postgres, in_milvus, in_neo4j, status, last_error, created_at, updated_at, "
+                                 "metadata) FROM STDIN") as copy:
+                    for d in part:  # metadata: NOT NULL without a database default (Django's default is {})
                         copy.write_row((d["document_id"], d["source_path"], d["title"], d["content_hash"],
-                                        True, True, True, "complete", "", "now", "now"))
+                                        True, True, True, "complete", "", "now", "now", "{}"))
                 cursor.execute("SELECT document_id, id FROM rag_data_document WHERE document_id = ANY(%s)",
                                ([d["document_id"] for d in part],))
                 keys = dict(cursor.fetchall())
