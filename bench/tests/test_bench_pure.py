@@ -121,3 +121,15 @@ def test_search_targets_of_issues_11_and_12_and_rounds_combined():
     assert checks["vector_p95_ratio"]["met"] and checks["hybrid_p50_ms"]["value"] == 50.0
     assert not checks["keyword_stage_p95_ms"]["met"] and checks["keyword_stage_p95_ms"]["value"] == 30.0
     assert checks["graph_cypher_p95_ms"] == {"value": 5.0, "target": "<= 20", "met": True}
+
+
+def test_keyword_plan_figures_add_up_the_heap_scans_and_the_buffers():
+    from bench.keyword import plan_figures
+
+    plan = {"Planning Time": 0.5, "Execution Time": 2.0, "Plan": {
+        "Node Type": "Limit", "Actual Rows": 20, "Shared Hit Blocks": 40, "Shared Read Blocks": 2, "Plans": [
+            {"Node Type": "Append", "Actual Rows": 30, "Plans": [
+                {"Node Type": "Bitmap Heap Scan", "Actual Rows": 10, "Plans": [
+                    {"Node Type": "Bitmap Index Scan", "Actual Rows": 99}]},
+                {"Node Type": "Bitmap Heap Scan", "Actual Rows": 20}]}]}}
+    assert plan_figures(plan) == {"ms": 2.5, "heap_rows": 30, "buffers": 42}
