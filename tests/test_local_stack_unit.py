@@ -203,26 +203,39 @@ def test_the_launcher_prints_no_library_warning_without_xdg_runtime_dir(tmp_path
     assert "Warning" not in result.stdout + result.stderr, result.stderr
 
 
-# --- Milvus readiness: a restarted server's previous sessions (infrastructure/local/milvus.py) --------------
+# --- Milvus readiness: a restarted server's previous sessions (infrastructure/local/milvus_sessions.py) ------
 
-from infrastructure.local.milvus import sessions_not_ready  # noqa: E402
+from infrastructure.local.milvus_sessions import Session, sessions_not_ready, stale_leases  # noqa: E402
 
-RUNNING = {"rootcoord": 2, "datacoord": 2, "querycoord": 2, "proxy-2": 2, "querynode-2": 2, "datanode-2": 2}
+RUNNING = {name: Session(2, f"lease-{name}") for name in
+           ("rootcoord", "datacoord", "querycoord", "proxy-2", "querynode-2", "datanode-2")}
 
 
 def test_milvus_is_ready_when_every_session_is_the_running_servers():
-    assert sessions_not_ready(RUNNING) == []
+    assert sessions_not_ready(RUNNING) == [] and stale_leases(RUNNING) == []
 
 
-def test_milvus_is_not_ready_while_a_previous_runs_sessions_are_registered():
+def test_a_previous_runs_sessions_make_milvus_not_ready_and_their_leases_are_ended():
     # As found right after a restart: the old proxy's lease outlives it by up to 30 s, and CreateCollection waits.
-    assert sessions_not_ready({**RUNNING, "proxy-1": 1}) == ["proxy-1 of a previous run"]
+    sessions = {**RUNNING, "proxy-1": Session(1, "old-proxy"), "querynode-1": Session(1, "old-querynode")}
+    assert sessions_not_ready(sessions) == ["proxy-1 of a previous run", "querynode-1 of a previous run"]
+    assert stale_leases(sessions) == ["old-proxy", "old-querynode"]
+
+
+def test_an_old_root_coordinator_is_ended_once_a_newer_server_registered_and_nothing_before():
+    # The old process's exclusive root coordinator key keeps the new one from registering until it goes.
+    sessions = {"rootcoord": Session(1, "old-root"), "proxy-1": Session(1, "old-proxy"),
+                "proxy-2": Session(2, "new-proxy")}
+    assert stale_leases(sessions) == ["old-proxy", "old-root"]
+    assert "no root coordinator registered yet" in sessions_not_ready(sessions)
+    only_the_old = {"rootcoord": Session(1, "old-root"), "proxy-1": Session(1, "old-proxy")}
+    assert stale_leases(only_the_old) == []  # the new server has not registered: the old one may be it
 
 
 def test_milvus_is_not_ready_before_its_components_register():
-    assert sessions_not_ready({}) == ["no root coordinator registered yet"]
-    assert sessions_not_ready({"rootcoord": 3, "proxy-3": 3}) == ["no querynode registered yet",
-                                                                  "no datanode registered yet"]
+    assert sessions_not_ready({}) == ["no component registered yet"]
+    assert sessions_not_ready({"rootcoord": Session(3, "a"), "proxy-3": Session(3, "b")}) == [
+        "no querynode registered yet", "no datanode registered yet"]
 
 
 def test_up_waits_for_ready_and_names_what_is_missing_when_it_gives_up(tmp_path):

@@ -7,18 +7,16 @@ stray `milvus` process still holding our data directory.
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import shutil
 import signal
 import time
-import urllib.request
 from pathlib import Path
 
 from infrastructure.local.common import (
     REPO_DIR, STACK_DIR, VENV_BIN, Engine, EngineState, StackError, host_port, setting, spawn,
 )
+from infrastructure.local.milvus_sessions import registered_sessions, revoke_leases, sessions_not_ready, stale_leases
 
 # The embedded etcd's client and peer ports. milvus-server only renders the client port into milvus.yaml
 # (etcd.endpoints); the embedded etcd itself listens where its own config says, by default 2379 and 2380.
@@ -41,46 +39,6 @@ def embed_etcd_config(client_port: int, peer_port: int) -> str:
         f"initial-advertise-peer-urls: {peer}\n"
         f"initial-cluster: default={peer}\n"
     )
-
-
-# Milvus registers each component's session in its embedded etcd under a lease (`common.session.ttl`, 30 s).
-# A restarted server finds the previous process's sessions still there (etcd renews leases when it restarts),
-# and until they expire DDL waits on the dead components: right after a restart GetVersion and ListCollections
-# answered at once while CreateCollection took 19.5 s, so `init_stores` (10 s MILVUS_TIMEOUT) failed with
-# DEADLINE_EXCEEDED. `up` therefore also waits until every registered session is the running server's.
-SESSION_PREFIX = "by-dev/meta/session/"  # etcd.rootPath (by-dev) + metaSubPath (meta) of the wheel's milvus.yaml
-COMPONENTS = ("proxy", "querynode", "datanode")
-
-
-def sessions_not_ready(sessions: dict[str, int]) -> list[str]:
-    """Why the registered sessions (name -> ServerID) are not all the running server's; [] when they are.
-
-    The running server is the root coordinator's ServerID (every component of a standalone process has it).
-    """
-    current = sessions.get("rootcoord")
-    if current is None:
-        return ["no root coordinator registered yet"]
-    problems = [f"{name} of a previous run" for name, server_id in sorted(sessions.items()) if server_id != current]
-    problems += [f"no {role} registered yet" for role in COMPONENTS if f"{role}-{current}" not in sessions]
-    return problems
-
-
-def registered_sessions(etcd_port: int, timeout: float = 3.0) -> dict[str, int]:
-    """The Milvus sessions in the embedded etcd (its JSON gateway on loopback): name -> ServerID."""
-    def encoded(text: str) -> str:
-        return base64.b64encode(text.encode()).decode()
-
-    body = json.dumps({"key": encoded(SESSION_PREFIX), "range_end": encoded(SESSION_PREFIX[:-1] + "0")}).encode()
-    request = urllib.request.Request(f"http://127.0.0.1:{etcd_port}/v3/kv/range", body,
-                                     {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        found = json.load(response).get("kvs", [])
-    sessions = {}
-    for pair in found:
-        value = json.loads(base64.b64decode(pair["value"]))
-        if isinstance(value, dict) and "ServerID" in value:  # not the `id` counter
-            sessions[base64.b64decode(pair["key"]).decode().removeprefix(SESSION_PREFIX)] = value["ServerID"]
-    return sessions
 
 
 def _quiet_client(uri: str):
@@ -163,8 +121,11 @@ class MilvusStandalone(Engine):
             client.close()
 
     def ready(self) -> None:
-        problems = sessions_not_ready(registered_sessions(ETCD_PORT))
+        """Every session in etcd is this server's (see milvus_sessions): DDL would not wait on a dead process."""
+        sessions = registered_sessions(ETCD_PORT)
+        problems = sessions_not_ready(sessions)
         if problems:
+            revoke_leases(ETCD_PORT, stale_leases(sessions))  # a previous run's: ended now, not in up to 30 s
             raise StackError(f"milvus: answers, but cannot create collections yet: {'; '.join(problems)}")
 
     def cleanup_strays(self) -> None:
