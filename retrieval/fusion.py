@@ -5,6 +5,10 @@ RRF uses only ranks, never the retrievers' raw scores, so a cosine similarity, a
 score need no common scale. A source with weight 0 is left out entirely (it neither scores nor appears
 in a hit's `sources`). Ties are broken by best single rank, then by more sources, then by chunk_id, so
 the same input always gives the same order.
+
+Document level (`fuse_documents`, the search's default): the same sum over each source's ranking of
+*documents* (a document ranks where its best chunk does, each document once), so two sources that found
+different chunks of one document agree on it; each document then shows its chunks in chunk-level order.
 """
 
 from __future__ import annotations
@@ -79,3 +83,45 @@ def cap_per_group(hits: Sequence[FusedHit], group_of: Mapping[str, str], limit_p
                 seen[group] = seen.get(group, 0) + 1
                 kept.append(hit)
     return kept if limit is None else kept[:limit]
+
+
+FUSION_LEVELS = ("document", "chunk")
+
+
+def fuse_documents(rankings: Mapping[str, Sequence[str]], document_of: Mapping[str, str],
+                   weights: Mapping[str, float] | None = None, k0: float = DEFAULT_K0, per_document: int = 1,
+                   limit: int | None = None) -> list[FusedHit]:
+    """Documents fused by RRF over each source's documents in first-seen order (document_of[chunk_id]; a chunk
+    without one is a document of its own), best first; each document contributes its first `per_document` chunks
+    in chunk-level fused order (0: all it has), every one carrying the document's score and its rank per source."""
+    weights = dict(weights or {})
+    _check(weights, k0, limit)
+    if per_document < 0:
+        raise ValueError(f"per_document must be >= 0, got {per_document!r}")
+    ranks: dict[str, dict[str, int]] = {}
+    for source in sorted(rankings):
+        if float(weights.get(source, 1.0)) == 0:
+            continue
+        documents = dict.fromkeys(document_of.get(chunk_id, chunk_id) for chunk_id in rankings[source])
+        for position, document in enumerate(documents, start=1):
+            ranks.setdefault(document, {})[source] = position
+    scores = {document: math.fsum(float(weights.get(s, 1.0)) / (k0 + rank) for s, rank in sorted(found.items()))
+              for document, found in ranks.items()}
+    order = sorted(ranks, key=lambda d: (-scores[d], min(ranks[d].values()), -len(ranks[d]), d))
+    chunks: dict[str, list[str]] = {}
+    for hit in fuse(rankings, weights, k0):
+        chunks.setdefault(document_of.get(hit.chunk_id, hit.chunk_id), []).append(hit.chunk_id)
+    hits = [FusedHit(chunk_id=chunk_id, score=scores[document], sources=dict(sorted(ranks[document].items())))
+            for document in order for chunk_id in (chunks[document][:per_document] if per_document
+                                                   else chunks[document])]
+    return hits if limit is None else hits[:limit]
+
+
+def fused(rankings: Mapping[str, Sequence[str]], document_of: Mapping[str, str], weights: Mapping[str, float],
+          *, k0: float, level: str, per_document: int, limit: int | None) -> list[FusedHit]:
+    """The search's fusion: `level` "document" (fuse_documents) or "chunk" (fuse, then cap_per_group)."""
+    if level == "document":
+        return fuse_documents(rankings, document_of, weights, k0, per_document=per_document, limit=limit)
+    if level != "chunk":
+        raise ValueError(f"level must be one of {', '.join(FUSION_LEVELS)}, got {level!r}")
+    return cap_per_group(fuse(rankings, weights, k0), document_of, per_document, limit=limit)

@@ -48,7 +48,8 @@ class SearchParams:
     def as_logged(self, embedder: str) -> dict:
         return {"k": self.k, "filters": self.filters, "hops": self.hops, "weights": self.weights,
                 "pool": self.pool,
-                "max_chunks_per_document": settings.SEARCH_MAX_CHUNKS_PER_DOCUMENT, "embedder": embedder}
+                "max_chunks_per_document": settings.SEARCH_MAX_CHUNKS_PER_DOCUMENT, "fusion": settings.SEARCH_FUSION,
+                "embedder": embedder}
 
 
 def validate(text, *, k=None, filters=None, hops=None, weights=None) -> SearchParams:

@@ -197,9 +197,9 @@ def _search(params: SearchParams, timer: _Timer, asker: tuple, record: bool, key
     chunks = timer.run("hydrate", "PostgreSQL", _visible_chunks, rankings)
     visible = {source: [c for c in ids if c in chunks] for source, ids in rankings.items()}
     fusion_started = time.perf_counter()
-    fused = fusion.fuse(visible, params.weights, k0=settings.SEARCH_RRF_K)
-    fused = fusion.cap_per_group(fused, {chunk_id: row[0] for chunk_id, row in chunks.items()},
-                                 settings.SEARCH_MAX_CHUNKS_PER_DOCUMENT, limit=params.k)
+    fused = fusion.fused(visible, {chunk_id: row[0] for chunk_id, row in chunks.items()}, params.weights,
+                         k0=settings.SEARCH_RRF_K, level=settings.SEARCH_FUSION,
+                         per_document=settings.SEARCH_MAX_CHUNKS_PER_DOCUMENT, limit=params.k)
     timer.ms["fusion"] = round((time.perf_counter() - fusion_started) * 1000, 3)
     missing = [hit.chunk_id for hit in fused if hit.chunk_id not in metadata]
     if missing:

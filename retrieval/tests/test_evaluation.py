@@ -118,11 +118,16 @@ def test_evaluate_command_end_to_end(milvus_backend, neo4j_store, tmp_path, caps
         assert summary["questions"] == 3 and summary["p95_ms"] >= summary["p50_ms"] > 0
         assert 0 <= summary["ndcg@10"] <= 1
     assert report["weights"] == {"vector": 1.0, "graph": 0.5, "keyword": 1.0}
+    assert report["fusion"] == "document" and report["pool_min"] == 20
     assert not Query.objects.exists()  # evaluation runs are not logged
 
-    call_command("evaluate", str(eval_set), "--modes", "keyword,hybrid", "--no-progress")
+    call_command("evaluate", str(eval_set), "--modes", "keyword,hybrid", "--no-progress", "--fusion", "chunk",
+                 "--rrf-k", "60")
     table = capsys.readouterr().out
     assert "| tiny.dev | keyword | 3 | 1.000 |" in table and "| graph |" not in table
+    assert table.rstrip().endswith("; rrf k 60; chunk fusion")
+    with pytest.raises(CommandError, match=r"^--rrf-k must be from 0 to 1000, got -1$"):
+        call_command("evaluate", str(eval_set), "--rrf-k", "-1", "--no-progress")
 
     other = tmp_path / "other.dev.jsonl"
     other.write_text(json.dumps({"id": "o-1", "question": "q", "relevant": ["x.md"], "corpus": "other"}) + "\n")

@@ -7,7 +7,7 @@ import math
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from retrieval.fusion import FusedHit, fuse
+from retrieval.fusion import FusedHit, fuse, fuse_documents, fused
 
 SOURCES = ("vector", "graph", "keyword")
 chunk_ids = st.text(alphabet="abcdef", min_size=1, max_size=3)
@@ -101,6 +101,66 @@ def test_deterministic_whatever_the_source_order(rankings, weights):
 @given(rankings, weights, st.integers(min_value=0, max_value=20))
 def test_limit_is_a_prefix(rankings, weights, limit):
     assert fuse(rankings, weights, limit=limit) == fuse(rankings, weights)[:limit]
+
+
+# ---- document level ------------------------------------------------------------------------------------------
+
+DOCUMENT_OF = {"a1": "A", "b1": "B", "b2": "B", "b3": "B", "c1": "C"}
+
+
+def test_document_level_worked_example_two_sources_agree_on_a_document_through_different_chunks():
+    rankings = {"vector": ["a1", "b1"], "keyword": ["b2", "c1"]}
+    hits = fuse_documents(rankings, DOCUMENT_OF, {"vector": 1.0, "keyword": 1.0}, k0=0)
+    # B: vector's 2nd document, keyword's 1st = 1/2 + 1/1; shown by its chunk-level best, b2 (keyword #1).
+    assert hits == [FusedHit("b2", 1.5, {"keyword": 1, "vector": 2}), FusedHit("a1", 1.0, {"vector": 1}),
+                    FusedHit("c1", 0.5, {"keyword": 2})]
+    # Chunk level sees no agreement: a1 and b2 tie at 1.0, and b1 (0.5) only counts for vector.
+    assert [hit.chunk_id for hit in fuse(rankings, {"vector": 1.0, "keyword": 1.0}, k0=0)] == ["a1", "b2", "b1", "c1"]
+
+
+def test_document_level_ranks_a_document_where_its_best_chunk_ranks_once_per_source():
+    hits = fuse_documents({"vector": ["b1", "b2", "b3", "a1"]}, DOCUMENT_OF, {"vector": 1.0}, k0=0)
+    assert [(h.chunk_id, h.score, h.sources) for h in hits] == [("b1", 1.0, {"vector": 1}), ("a1", 0.5, {"vector": 2})]
+
+
+def test_document_level_per_document_keeps_a_documents_chunks_together_in_chunk_order():
+    rankings = {"vector": ["b1", "a1", "b3"], "keyword": ["b3", "c1"]}
+    weights = {"vector": 1.0, "keyword": 1.0}
+    two = fuse_documents(rankings, DOCUMENT_OF, weights, k0=0, per_document=2)
+    assert [h.chunk_id for h in two] == ["b3", "b1", "a1", "c1"]  # b3: vector #3 + keyword #1 beats b1
+    assert {h.score for h in two[:2]} == {2.0}
+    assert [h.chunk_id for h in fuse_documents(rankings, DOCUMENT_OF, weights, k0=0, per_document=0, limit=3)] == \
+        ["b3", "b1", "a1"]
+    with pytest.raises(ValueError, match="per_document"):
+        fuse_documents(rankings, DOCUMENT_OF, weights, per_document=-1)
+
+
+def test_fused_is_the_search_fusion_at_either_level():
+    rankings = {"vector": ["a1", "b1"], "keyword": ["b2", "c1"]}
+    weights = {"vector": 1.0, "keyword": 1.0}
+    assert fused(rankings, DOCUMENT_OF, weights, k0=0, level="document", per_document=1, limit=2) == \
+        fuse_documents(rankings, DOCUMENT_OF, weights, k0=0, limit=2)
+    assert [h.chunk_id for h in fused(rankings, DOCUMENT_OF, weights, k0=0, level="chunk", per_document=1,
+                                      limit=None)] == ["a1", "b2", "c1"]
+    with pytest.raises(ValueError, match="level must be one of document, chunk"):
+        fused(rankings, DOCUMENT_OF, weights, k0=0, level="page", per_document=1, limit=None)
+
+
+documents = st.dictionaries(chunk_ids, st.sampled_from("PQRS"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(rankings, weights, documents, st.integers(min_value=0, max_value=3), st.integers(min_value=0, max_value=60))
+def test_document_level_blocks_scores_and_order(rankings, weights, document_of, per_document, k0):
+    hits = fuse_documents(rankings, document_of, weights, k0=k0, per_document=per_document)
+    groups = [document_of.get(h.chunk_id, h.chunk_id) for h in hits]
+    blocks = list(dict.fromkeys(groups))
+    assert groups == [g for g in blocks for _ in range(groups.count(g))]  # each document in one block
+    assert all(per_document == 0 or groups.count(g) <= per_document for g in blocks)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert len({h.chunk_id for h in hits}) == len(hits)
+    assert hits == fuse_documents(dict(reversed(list(rankings.items()))), document_of, weights, k0=k0,
+                                  per_document=per_document)
 
 
 def test_query_concepts_are_the_content_phrases_of_the_query():

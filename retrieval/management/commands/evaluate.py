@@ -81,6 +81,9 @@ class Command(BaseCommand):
                             help="candidates per source, overrides SEARCH_POOL_MIN for this run")
         parser.add_argument("--max-chunks-per-document", type=int, default=None, dest="max_per_document",
                             help="overrides SEARCH_MAX_CHUNKS_PER_DOCUMENT for this run (0: no limit)")
+        parser.add_argument("--fusion", choices=("document", "chunk"), default=None,
+                            help="overrides SEARCH_FUSION for this run: fuse each leg's documents or its chunks")
+        parser.add_argument("--rrf-k", type=float, default=None, help="overrides SEARCH_RRF_K for this run")
         parser.add_argument("--corpus-root", action="append", type=_corpus_root, default=[],
                             metavar="CORPUS=PATH", help="where a corpus was ingested from (only for the hint "
                                                         "printed when its documents are missing)")
@@ -90,7 +93,8 @@ class Command(BaseCommand):
                             help="search the collection as it is, without flushing it and waiting for its index")
 
     def handle(self, *args, sets, modes, weights, k, pool, max_per_document, corpus_root, as_json=False,
-               no_progress=False, from_feedback=False, set_name=None, no_wait_index=False, **options):
+               no_progress=False, from_feedback=False, set_name=None, no_wait_index=False, fusion=None, rrf_k=None,
+               **options):
         if from_feedback and sets:
             raise CommandError("give eval set files or --from-feedback, not both")
         if not from_feedback and not sets:
@@ -106,6 +110,12 @@ class Command(BaseCommand):
             if max_per_document < 0:
                 raise CommandError(f"--max-chunks-per-document must be >= 0, got {max_per_document}")
             overrides["SEARCH_MAX_CHUNKS_PER_DOCUMENT"] = max_per_document
+        if fusion is not None:
+            overrides["SEARCH_FUSION"] = fusion
+        if rrf_k is not None:
+            if not 0 <= rrf_k <= 1000:
+                raise CommandError(f"--rrf-k must be from 0 to 1000, got {rrf_k:g}")
+            overrides["SEARCH_RRF_K"] = rrf_k
         relevant = None
         try:
             if from_feedback:
@@ -141,15 +151,18 @@ class Command(BaseCommand):
             pool_min = settings.SEARCH_POOL_MIN
             per_document = settings.SEARCH_MAX_CHUNKS_PER_DOCUMENT
             rrf_k = settings.SEARCH_RRF_K
+            fusion = settings.SEARCH_FUSION
         summaries = evaluation.report(results)
         if as_json:
             self.stdout.write(json.dumps(
                 {"k": k, "modes": modes, "weights": hybrid_weights, "pool_min": pool_min,
-                 "max_chunks_per_document": per_document, "rrf_k": rrf_k, "results": _json_safe(summaries)}, indent=2))
+                 "max_chunks_per_document": per_document, "rrf_k": rrf_k, "fusion": fusion,
+                 "results": _json_safe(summaries)}, indent=2))
         else:
             self.stdout.write(evaluation.table(summaries))
             self.stdout.write(f"k={k}; hybrid weights {_format(hybrid_weights)}; pool max(2k, {pool_min}); "
-                              f"max chunks per document {per_document or 'unlimited'}; rrf k {rrf_k:g}")
+                              f"max chunks per document {per_document or 'unlimited'}; rrf k {rrf_k:g}; "
+                              f"{fusion} fusion")
 
 
     def _wait_for_index(self) -> None:
