@@ -7,7 +7,7 @@ reviewer marked relevant).
 Runs every question of every set through the search pipeline once per mode, without logging Query rows:
     vector, keyword, graph: that source alone (weight 1, the others 0; graph with at least one hop)
     hybrid:                 the configured SEARCH_WEIGHT_* defaults, or --weights
-Metric definitions: retrieval/evaluation.py and docs/evaluation.md.
+Metric definitions: retrieval/eval_metrics.py and docs/evaluation.md.
 
 First the Milvus collection is flushed and the command waits until the vector index covers every row (at most
 INDEX_WAIT_SECONDS; `--no-wait-index` skips it): a freshly written collection is searched through a temporary
