@@ -258,3 +258,21 @@ def test_related_documents_only_when_the_query_names_no_concept_of_the_graph(cor
     assert [hit.document_id for hit in named.hits] == ["ann-seed"]
     unnamed = pipeline.search(QUERY, k=5, hops=1, weights=graph_only, record=False)
     assert "graph-only" in by_document(unnamed) and "ann-seed" not in by_document(unnamed)
+
+
+def test_document_fusion_ranks_documents_not_chunks(milvus_backend, neo4j_store, settings):
+    """One document whose five chunks fill the keyword leg's top five: at document level the next document is the
+    leg's second (its `sources` rank); at chunk level it comes after all five chunks of the first."""
+    docs = main_corpus()
+    docs[0].texts += [f"Approximate nearest neighbour search, part {i}: zyxquorum layers." for i in range(4)]
+    seed(docs, MAIN_RELATIONS)
+    keyword_only = {"vector": 0.0, "graph": 0.0, "keyword": 1.0}
+    settings.SEARCH_RRF_K, settings.SEARCH_FUSION = 0, "document"
+    hits = pipeline.search(QUERY, k=3, weights=keyword_only, record=False).hits
+    assert [h.document_id for h in hits][:2] == ["ann-seed", "kw-only"]
+    assert [h.sources for h in hits[:2]] == [{"keyword": 1}, {"keyword": 2}]
+    assert hits[0].score == 1.0 and hits[1].score == 0.5  # 1 / (SEARCH_RRF_K + rank)
+    settings.SEARCH_FUSION = "chunk"
+    hits = pipeline.search(QUERY, k=3, weights=keyword_only, record=False).hits
+    assert [h.document_id for h in hits][:2] == ["ann-seed", "kw-only"]
+    assert hits[1].sources == {"keyword": 6}
