@@ -175,7 +175,11 @@ def delete_document(document_id: str) -> dict:
 
 _DELETE_EDGES = """
 UNWIND $pairs AS pair
-MATCH (a:Concept {namespace: $namespace, name: pair[0]})-[r:RELATED_TO]-(b:Concept {namespace: $namespace, name: pair[1]})
+MATCH (a:Concept {namespace: $namespace, name: pair[0]})
+  USING INDEX SEEK a:Concept(namespace, name)
+MATCH (b:Concept {namespace: $namespace, name: pair[1]})
+  USING INDEX SEEK b:Concept(namespace, name)
+MATCH (a)-[r:RELATED_TO]-(b)
 DELETE r
 RETURN count(r) AS removed
 """
