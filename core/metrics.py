@@ -24,7 +24,7 @@ HTTP_REQUEST_SECONDS = Histogram(
 )
 SEARCH_STAGE_SECONDS = Histogram(
     "rag_search_stage_duration_seconds",
-    "Time spent in each stage of a search (embed, vector, graph, keyword, hydrate, fusion, metadata) and in "
+    "Time spent in each stage of a search (embed, vector, graph, keyword, hydrate, fusion) and in "
     "the whole search (total).",
     ["stage"], buckets=LATENCY_BUCKETS,
 )

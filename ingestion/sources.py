@@ -18,7 +18,7 @@ holds for another source path (ingestion.services: never overwritten silently).
 
 Chunk ids are `sha256(document id)[:16]-<ordinal:05d>-sha256(chunk text)[:16]`, plus `-p<page>` for a
 chunk of a PDF page: the page number lives in the id, which PostgreSQL stores, so Milvus metadata rebuilt
-from PostgreSQL (reconcile, reembed) carries the same page as ingest wrote (`page_of`).
+from PostgreSQL (reconcile, reembed) carries the same page as ingest wrote (`page_of`, rag_data.chunk_metadata).
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ from pathlib import Path
 from core.retry import describe_error
 from ingestion.chunking import Chunk, chunk_pages, chunk_text
 from ingestion.formats import SUPPORTED_EXTENSIONS, Extracted, Skip, extract
+from rag_data.chunk_metadata import page_of  # noqa: F401 (the chunk id's page: defined with the metadata)
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 _PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,17})$")
-_PAGE = re.compile(r"-p([0-9]+)$")
 UPLOAD_SCHEME = "upload://"
 
 
@@ -72,12 +72,6 @@ def chunk_id_for(document_id: str, ordinal: int, text: str, page: int | None = N
     chunk_id = (f"{hashlib.sha256(document_id.encode()).hexdigest()[:16]}-{ordinal:05d}-"
                 f"{hashlib.sha256(text.encode()).hexdigest()[:16]}")
     return f"{chunk_id}-p{page}" if page is not None else chunk_id
-
-
-def page_of(chunk_id: str) -> int | None:
-    """The PDF page number a chunk id records, None for chunks of unpaged text."""
-    match = _PAGE.search(chunk_id)
-    return int(match.group(1)) if match else None
 
 
 def check_prefix(id_prefix: str) -> str:

@@ -12,7 +12,6 @@ edge's weight): see docs/graph.md.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.db import connection
@@ -20,7 +19,7 @@ from django.db import connection
 from core.retry import StoreUnavailable, call_with_retry, describe_error
 from graphstore import services as graph
 from ingestion.chunking import reassemble
-from ingestion.sources import page_of
+from rag_data.chunk_metadata import chunk_metadata, extension  # noqa: F401 (extension: bench.raw)
 from rag_data import ledger
 from rag_data.models import Document
 from textmodels.embedders import get_embedder
@@ -58,30 +57,15 @@ def prepare_stores() -> None:
             raise StoreFailure(store, error) from None
 
 
-_EXTENSION_ALIASES = {"markdown": "md", "htm": "html", "xhtml": "html"}
-
-
-def extension(source_path: str) -> str:
-    """The `ext` metadata: the lower-case suffix ("md" for .markdown, "html" for .htm/.xhtml), "txt" if none."""
-    suffix = PurePosixPath(source_path).suffix.lower().lstrip(".")
-    return _EXTENSION_ALIASES.get(suffix, suffix or "txt")
-
-
 def milvus_rows(document: Document, chunks: Sequence, vectors: Sequence[Sequence[float]]) -> list[dict]:
     """Rows for vectorstore.upsert_chunks; `chunks` have chunk_id, ordinal and text (models or ChunkRows).
 
     Only what filtering and ranking need: ids, the vector and metadata (source, title, ordinal, ext, and
     `page` for a PDF chunk, read from its chunk id). The text stays in PostgreSQL, where search reads it.
     """
-    ext = extension(document.source_path)
-    rows = []
-    for chunk, vector in zip(chunks, vectors, strict=True):
-        metadata = {"source": document.source_path, "title": document.title, "ordinal": chunk.ordinal, "ext": ext}
-        if (page := page_of(chunk.chunk_id)) is not None:
-            metadata["page"] = page
-        rows.append({"chunk_id": chunk.chunk_id, "document_id": document.document_id, "embedding": list(vector),
-                     "metadata": metadata})
-    return rows
+    return [{"chunk_id": chunk.chunk_id, "document_id": document.document_id, "embedding": list(vector),
+             "metadata": chunk_metadata(document.source_path, document.title, chunk.ordinal, chunk.chunk_id)}
+            for chunk, vector in zip(chunks, vectors, strict=True)]
 
 
 def embedding_text(chunk) -> str:

@@ -15,6 +15,7 @@ import time
 from django.conf import settings
 from django.db import connection
 
+from rag_data.chunk_metadata import chunk_metadata
 from rag_data.models import Chunk, Document
 from retrieval import keyword_text
 from retrieval.keyword_text import uses_websearch_syntax
@@ -232,14 +233,16 @@ def _visible_chunks_sql() -> str:
     q = connection.ops.quote_name
     chunk, document = Chunk._meta, Document._meta
     column = lambda meta, name: q(meta.get_field(name).column)  # noqa: E731
-    return (f"SELECT c.{column(chunk, 'chunk_id')}, d.{column(document, 'document_id')}, c.{column(chunk, 'text')} "
+    return (f"SELECT c.{column(chunk, 'chunk_id')}, d.{column(document, 'document_id')}, c.{column(chunk, 'text')}, "
+            f"d.{column(document, 'source_path')}, d.{column(document, 'title')}, c.{column(chunk, 'ordinal')} "
             f"FROM {q(chunk.db_table)} c JOIN {q(document.db_table)} d "
             f"ON d.{q(document.pk.column)} = c.{column(chunk, 'document')} "
             f"WHERE c.{column(chunk, 'chunk_id')} = ANY(%s) AND d.{column(document, 'status')} = %s")
 
 
-def visible_chunks(chunk_ids) -> dict[str, tuple[str, str]]:
-    """{chunk_id: (document_id, text)} for the given chunks whose document is complete in all three stores.
+def visible_chunks(chunk_ids) -> dict[str, tuple[str, str, dict]]:
+    """{chunk_id: (document_id, text, metadata)} for the given chunks whose document is complete in all three stores;
+    metadata as ingestion writes it to Milvus (rag_data.chunk_metadata), built from the same rows.
 
     One indexed query on every search, so its SQL is built once rather than compiled by the ORM per call
     (the same rows as Chunk.objects.filter(chunk_id__in=..., document__status=COMPLETE)).
@@ -249,7 +252,8 @@ def visible_chunks(chunk_ids) -> dict[str, tuple[str, str]]:
         return {}
     with connection.cursor() as cursor:
         cursor.execute(_visible_chunks_sql(), [ids, Document.Status.COMPLETE.value])
-        return {chunk_id: (document_id, text) for chunk_id, document_id, text in cursor.fetchall()}
+        return {chunk_id: (document_id, text, chunk_metadata(source_path, title, ordinal, chunk_id))
+                for chunk_id, document_id, text, source_path, title, ordinal in cursor.fetchall()}
 
 
 QUERY_CONCEPTS_MAX = 32

@@ -276,3 +276,14 @@ def test_document_fusion_ranks_documents_not_chunks(milvus_backend, neo4j_store,
     hits = pipeline.search(QUERY, k=3, weights=keyword_only, record=False).hits
     assert [h.document_id for h in hits][:2] == ["ann-seed", "kw-only"]
     assert hits[1].sources == {"keyword": 6}
+
+
+def test_a_keyword_only_hit_has_the_metadata_milvus_holds_without_asking_milvus(corpus):
+    """Built from the ledger rows the hydration reads (rag_data.chunk_metadata), the same as the Milvus row's."""
+    from vectorstore import selectors as vectors
+
+    result = pipeline.search(QUERY, k=5, weights={"vector": 0.0, "graph": 0.0, "keyword": 1.0}, record=False)
+    assert result.hits and all(set(hit.sources) == {"keyword"} for hit in result.hits)
+    stored = vectors.matching_chunks([hit.chunk_id for hit in result.hits], None, pipeline.CONSISTENCY)
+    assert {hit.chunk_id: hit.metadata for hit in result.hits} == {c: row["metadata"] for c, row in stored.items()}
+    assert "metadata" not in result.latency_ms  # no Milvus round trip for it
