@@ -5,8 +5,9 @@ Per query and mode the project and the raw sequence run back to back (interleave
 slows both alike. The raw sequence issues the same calls one after the other with the drivers directly:
 embed (the same embedder: the query needs its vector either way), Milvus search (same parameters and
 consistency level), the graph expansion Cypher, the restricted Milvus search, the full-text and
-hydration SQL (the SQL Django compiles for the project's querysets), the Milvus metadata lookup when fusion needs it, and the INSERT
-of the query log row. Its figure is the sum of those calls' times.
+hydration SQL (the SQL Django compiles for the project's querysets; the hydration also reads the columns a keyword-only
+hit's metadata is built from, as the project's does), and the INSERT of the query log row. Its figure is the sum of
+those calls' times.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ class RawSearch:
         from retrieval.params import validate
         from retrieval.pipeline import GRAPH_MAX_DOCUMENTS
         from retrieval.selectors import document_count, keyword_sql, query_concepts
-        from vectorstore.filters import build_filter, field_in
+        from vectorstore.filters import build_filter
 
         params = validate(text, weights=mode["weights"], hops=mode["hops"])
         ms: dict[str, float] = {}
@@ -86,11 +87,10 @@ class RawSearch:
             ms[name] = ms.get(name, 0.0) + (time.perf_counter() - started) * 1000
             return result
 
-        rankings, metadata = {}, {}
+        rankings = {}
         vector = timed("embed", get_embedder().embed, [params.text])[0]
         hits = timed("milvus_search", self._milvus_search, vector, params.pool)
         ids = [h.get("entity", {}).get("chunk_id") or h.get("id") for h in hits]
-        metadata.update({i: h["entity"].get("metadata") for i, h in zip(ids, hits)})
         rankings["vector"] = ids
         if params.graph_enabled:
             # The project's graph stage (retrieval.pipeline._graph_stage): documents for the concepts the query
@@ -128,16 +128,11 @@ class RawSearch:
             rankings["keyword"] = [row[0] for row in rows]
         wanted = {i for ranking in rankings.values() for i in ranking}
         hydrate = Chunk.objects.filter(chunk_id__in=wanted, document__status=Document.Status.COMPLETE) \
-            .values_list("chunk_id", "document__document_id", "text")
+            .values_list("chunk_id", "document__document_id", "text", "document__source_path", "document__title", "ordinal")
         rows = timed("pg_hydrate", self._sql, self._compiled(hydrate))
         visible = {row[0] for row in rows}
         fused = fusion.fuse({s: [i for i in r if i in visible] for s, r in rankings.items()}, params.weights,
                             limit=params.k)
-        missing = [hit.chunk_id for hit in fused if hit.chunk_id not in metadata]
-        if missing:
-            timed("milvus_metadata", self.milvus.query, self.settings.MILVUS_COLLECTION,
-                  filter=field_in("chunk_id", sorted(missing)), output_fields=["chunk_id", "document_id", "metadata"],
-                  consistency_level=self.consistency)
         log = [{"chunk_id": h.chunk_id, "score": h.score, "sources": h.sources} for h in fused]
         with self.pg.cursor() as cursor:
             timed("pg_log", cursor.execute,
