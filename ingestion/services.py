@@ -24,6 +24,7 @@ extract, postgres, milvus, neo4j) over the run, in both threads (so the sum can 
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
+from django.db import DatabaseError
 
 from core import metrics
 from ingestion import groups, store_sync
@@ -41,6 +43,9 @@ from ingestion.sources import (  # noqa: F401 -- re-exported: the names callers 
     read_source_file, read_text, slugify,
 )
 from ingestion.groups import StepFailed  # noqa: F401 -- re-exported
+from rag_data import services as rag_services
+
+logger = logging.getLogger(__name__)
 
 OUTAGE_LIMIT = 3
 STAGES = ("read", "chunk", "embed", "extract", "postgres", "milvus", "neo4j")
@@ -132,10 +137,20 @@ def ingest_sources(sources: list[SourceFile], *, skipped: list[dict] | None = No
     store_sync.prepare_stores()
     try:
         _pipeline(sources, report, size, overlap, progress, on_progress)
+        _refresh_statistics(report)
     finally:
         for outcome, count in report.counts().items():
             metrics.ingested(outcome, documents=count)
     return report
+
+
+def _refresh_statistics(report: IngestReport) -> None:
+    """Fresh keyword statistics after a large write (rag_data.services.refresh_search_statistics); a failure only
+    leaves them to autovacuum, so it is a warning, never a failed ingest."""
+    try:
+        rag_services.refresh_search_statistics(report.chunks if report.created or report.updated else 0)
+    except DatabaseError as error:
+        logger.warning("keyword statistics not refreshed (%s); autovacuum will", type(error).__name__)
 
 
 def _pipeline(sources, report: IngestReport, size: int, overlap: int, progress, on_progress) -> None:

@@ -159,6 +159,9 @@ def _keyword_parameters(text: str, limit: int) -> tuple[bool, dict] | None:
     if not words:
         return None
     fractions, rows, floor = word_fractions(words)
+    if not floor:  # no statistics yet (a table never analyzed): no word is known to be common, so the cap would
+        ranked = None  # keep the first matches in table order, not the best: every match is ranked instead
+        common["ranked"] = None
     content = [word for word in words if word in fractions]
     match = selective_words(words, fractions, rows)
     pairs = keyword_text.two_of([word for word in match if word in fractions]) if ranked else ""

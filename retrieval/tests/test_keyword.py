@@ -61,11 +61,35 @@ def test_the_ranked_candidates_are_capped_and_chunks_with_two_words_come_first(s
     settings.SEARCH_KEYWORD_RANKED = 3
     # Five chunks holding one word are stored before the one chunk that holds both.
     _chunks(*((f"one-{n}", f"lantern number {n}") for n in range(5)), ("both", "lantern by the harbor"))
+    _analyzed()
     found = selectors.keyword_ranking("lantern harbor", 20)
     assert found[0] == "both"
     assert len(found) == 3  # at most SEARCH_KEYWORD_RANKED candidates are ranked
     settings.SEARCH_KEYWORD_RANKED = 0  # 0: every candidate
     assert len(selectors.keyword_ranking("lantern harbor", 20)) == 6
+
+
+def test_without_statistics_every_match_is_ranked_not_the_first_in_table_order(settings, monkeypatch):
+    """Right after a first bulk ingest, before any ANALYZE, the cap would keep whichever matches the table holds
+    first (the dev sets' keyword hit@5 fell from 0.82 to 0.29): with no statistics nothing is capped."""
+    settings.SEARCH_KEYWORD_CANDIDATES = 0
+    settings.SEARCH_KEYWORD_RANKED = 2
+    _chunks(*((f"one-{n}", f"lantern number {n}") for n in range(4)), ("best", "harbor lantern, the harbor lantern"))
+    monkeypatch.setattr(selectors.TERM_STATS, "get", lambda: ({}, 0.0, 0.0))
+    found = selectors.keyword_ranking("lantern harbor", 20)
+    assert found[0] == "best" and len(found) == 5
+
+
+def test_a_large_write_refreshes_the_statistics_a_small_one_leaves_them_to_autovacuum():
+    from rag_data.services import refresh_search_statistics
+
+    _chunks(*((f"c-{n}", f"lantern number {n}") for n in range(30)))
+    assert refresh_search_statistics(0) is False
+    assert refresh_search_statistics(30) is True  # no statistics yet: analyzed whatever the share
+    selectors.TERM_STATS.clear()
+    assert selectors.word_fractions(["lantern"])[0]["lantern"] > 0.9
+    assert refresh_search_statistics(1) is False  # 1 of 30 rows: under the share, autovacuum's job
+    assert refresh_search_statistics(30) is True
 
 
 def test_web_search_syntax_still_works(settings):
