@@ -46,16 +46,24 @@ MATCH (d)-[:MENTIONS]->(c:Concept)
 RETURN id AS document_id, collect(c.name) AS names
 """
 
-# Removes the entries of the documents `$ids` from the edges between these concept pairs; edges left with no
-# contributor are deleted. The two concepts are written (a no-op SET takes their write locks) before the
-# lists are read and rewritten, so two writers never interleave on one edge (docs/graph.md).
-WITHDRAW = """
+# The RELATED_TO edge (either direction) between the two concepts of each of $pairs: [name, name].
+EDGES_OF_PAIRS = """
 UNWIND $pairs AS pair
 MATCH (x:Concept {namespace: $namespace, name: pair[0]})
   USING INDEX SEEK x:Concept(namespace, name)
 MATCH (y:Concept {namespace: $namespace, name: pair[1]})
   USING INDEX SEEK y:Concept(namespace, name)
-MATCH (x)-[r:RELATED_TO]-(y)
+MATCH (x)-[r:RELATED_TO]-(y)"""
+
+DELETE_EDGES = EDGES_OF_PAIRS + """
+DELETE r
+RETURN count(r) AS removed
+"""
+
+# Removes the entries of the documents `$ids` from the edges between these concept pairs; edges left with no
+# contributor are deleted. The two concepts are written (a no-op SET takes their write locks) before the
+# lists are read and rewritten, so two writers never interleave on one edge (docs/graph.md).
+WITHDRAW = EDGES_OF_PAIRS + """
 WHERE any(doc IN r.docs WHERE doc IN $ids)
 SET x.updated = x.updated, y.updated = y.updated
 WITH r, [i IN range(0, size(r.docs) - 1) WHERE NOT r.docs[i] IN $ids] AS keep

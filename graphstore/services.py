@@ -20,7 +20,7 @@ from typing import Iterable, Mapping
 
 from graphstore import client, selectors
 from graphstore import documents as documents_tx
-from graphstore.group_statements import DELETE_UNMENTIONED
+from graphstore.group_statements import DELETE_EDGES, DELETE_UNMENTIONED
 from graphstore.schema import (
     EXPECTED_CONSTRAINTS,
     checked_label,
@@ -173,18 +173,6 @@ def delete_document(document_id: str) -> dict:
 
 # --- repairs (reconcile) and clean-up ------------------------------------------------------------------
 
-_DELETE_EDGES = """
-UNWIND $pairs AS pair
-MATCH (a:Concept {namespace: $namespace, name: pair[0]})
-  USING INDEX SEEK a:Concept(namespace, name)
-MATCH (b:Concept {namespace: $namespace, name: pair[1]})
-  USING INDEX SEEK b:Concept(namespace, name)
-MATCH (a)-[r:RELATED_TO]-(b)
-DELETE r
-RETURN count(r) AS removed
-"""
-
-
 def delete_edges(pairs: Iterable[tuple[str, str]]) -> int:
     """Delete the RELATED_TO edges (either direction) between these concept pairs of the namespace.
 
@@ -194,7 +182,7 @@ def delete_edges(pairs: Iterable[tuple[str, str]]) -> int:
     rows = [[checked_name(a), checked_name(b)] for a, b in pairs]
     if not rows:
         return 0
-    return client.write(_DELETE_EDGES, namespace=client.namespace(), pairs=rows).records[0]["removed"]
+    return client.write(DELETE_EDGES, namespace=client.namespace(), pairs=rows).records[0]["removed"]
 
 
 def delete_unmentioned_concepts(names: Iterable[str]) -> int:
