@@ -1,8 +1,10 @@
 """Rebuild every vector with the configured embedder into a new collection, then switch MILVUS_COLLECTION to it.
 
-Why an alias: both engines (standalone 2.3.5, Lite 3.2) support Milvus aliases and resolve them in every
-call, so nothing else has to learn where the vectors live and every process sees the switch at once.
+Why an alias: the servers (standalone 2.3.5, 2.5) and Lite 3.2 support Milvus aliases and resolve them in
+every call, so nothing else has to learn where the vectors live and every process sees the switch at once.
 A marker in PostgreSQL would have made every Milvus caller look the name up (and cache it, going stale).
+Milvus Lite 2.5 has no aliases: there the switch copies the new vectors under MILVUS_COLLECTION's own name
+(vectorstore/lite_switch.py; a Lite file serves one process, so nobody searches meanwhile).
 
 - The new collection is `<MILVUS_COLLECTION>__<10 hex of the embedder identity and schema version>`,
   created recording that identity with the current schema. A collection of an older schema (one that
@@ -90,7 +92,8 @@ def reembed(batch_size: int = 256, keep_old: bool = False, adopt: bool = False,
         report.outcome = "adopted"
         return report
     if (active is not None and recorded is not None and not legacy
-            and schema.identity_problem(base, recorded, identity) is None):
+            and schema.identity_problem(base, recorded, identity) is None
+            and not services.switch_pending(base, target)):
         report.outcome = "up to date"
         return report
     if active == target:

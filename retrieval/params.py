@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from vectorstore.filters import METADATA_KEYS, build_filter, metadata_key
+from vectorstore.selectors import unmatchable_filter
 
 SOURCES = ("vector", "graph", "keyword")
 MAX_TEXT_CHARS = 2000
@@ -103,6 +104,9 @@ def checked_filters(filters) -> dict:
         build_filter(clean)  # raises for an unknown field or an unusable value
     except ValueError as error:
         raise InvalidParameter(f"filters: {error}") from None
+    problem = unmatchable_filter(clean)
+    if problem:
+        raise InvalidParameter(f"filters: {problem}")
     unknown = sorted({key for key in map(metadata_key, clean) if key is not None and key not in METADATA_KEYS})
     if unknown:  # Milvus would answer "no results", which reads as "nothing matches" rather than "a typo"
         raise InvalidParameter(f"filters: unknown metadata key(s) {', '.join(unknown)}; "

@@ -101,6 +101,11 @@ class MilvusConnection:
     def _open(self) -> MilvusClient:
         if is_lite(self.uri):
             Path(self.uri).parent.mkdir(parents=True, exist_ok=True)
+            # Checked before pymilvus tries: milvus-lite 2.5's failed open deletes the holder's lock file on its
+            # way out, after which the holder can no longer be named and a third process opens the file too.
+            refusal = lite.format_problem(self.uri) or lite.explain_open_failure(self.uri)
+            if refusal is not None:
+                raise refusal
         try:
             options = {"grpc_options": LITE_GRPC_OPTIONS} if is_lite(self.uri) else {}
             client = call_with_retry(STORE, _Client, uri=self.uri, token=self._token, timeout=self.timeout, **options)
@@ -134,6 +139,23 @@ def _load_for_this_process(client: MilvusClient) -> None:
         state = client.get_load_state(name, timeout=settings.MILVUS_TIMEOUT).get("state")
         if getattr(state, "name", str(state)) != "Loaded":
             client.load_collection(name, timeout=settings.MILVUS_TIMEOUT)
+
+
+def forget_schema(name: str) -> None:
+    """Drop the client's cached schema of collection `name` (or alias), so the next write describes it anew.
+
+    pymilvus 2.5 caches a collection's schema per name on first write and checks rows against it on the
+    client: after the name comes to mean a collection with other fields (dropped and created again, here or
+    by another process, or an alias switched), a write fails with "Attempt to insert an unexpected field".
+    pymilvus 2.5 keeps that cache in the connection handler's `schema_cache`; 3.x forgets on its own
+    drop/create and offers `_invalidate_schema`.
+    """
+    handler = get_client()._get_connection()  # noqa: SLF001 -- pymilvus has no public way to reach its cache
+    cache = getattr(handler, "schema_cache", None)
+    if isinstance(cache, dict):
+        cache.pop(name, None)
+    elif hasattr(handler, "_invalidate_schema"):
+        handler._invalidate_schema(name)  # noqa: SLF001
 
 
 def call(method: str, *args, **kwargs):

@@ -1,10 +1,11 @@
 """The one place Milvus filter expressions are built from values.
 
 Neither engine we run supports `filter_params` (templated filters), so values become literals. Strings
-are double-quoted with backslash, double quote, newline, carriage return and tab escaped: the only
-escapes both lexers share (Lite knows no \\x or \\u) and the only characters that could end or break a
-literal. Other control characters stay raw; neither lexer treats them specially (verified on both
-engines by the integration tests). Field names come from a whitelist, never from free text.
+are double-quoted with backslash, double quote, newline and carriage return escaped: the characters that
+could end or break a literal. Milvus Lite 2.5 decodes only the first two escapes and refuses raw line
+breaks, so a value holding a line break cannot be matched there (selectors.search says so); a tab stays raw,
+which every engine reads as itself. Other control characters stay raw too; no lexer treats them specially
+(verified on the engines by the integration tests). Field names come from a whitelist, never from free text.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ _METADATA_DOTTED = re.compile(r"^metadata\.(?P<key>[^.]*)$")
 _METADATA_BRACKETED = re.compile(r'^metadata\["(?P<key>[^"]*)"\]$')
 # -2**63 is left out: standalone parses "-9223372036854775808" as minus 2**63, which overflows int64.
 _INT64 = (-(2**63) + 1, 2**63 - 1)
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"}
+LINE_BREAKS = ("\n", "\r")
 
 
 def literal(value) -> str:
@@ -93,6 +95,15 @@ def field_in(field: str, values) -> str:
     if len(literals) == 1:
         return f"{expression} == {literals[0]}"
     return "(" + " or ".join(f"{expression} == {item}" for item in literals) + ")"
+
+
+def line_break_field(mapping: Mapping | None) -> str | None:
+    """The first field of a filter mapping whose (or one of whose) string values holds a line break, else None."""
+    for field, value in (mapping or {}).items() if isinstance(mapping, Mapping) else ():
+        values = value if isinstance(value, (list, tuple, set, frozenset)) else [value]
+        if any(isinstance(item, str) and any(mark in item for mark in LINE_BREAKS) for item in values):
+            return field
+    return None
 
 
 def build_filter(mapping: Mapping | None) -> str:

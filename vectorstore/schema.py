@@ -2,8 +2,9 @@
 
 The embedder is part of the data: a collection records the identity of the embedder that built its
 vectors ({embedder, model, dim}) in its collection properties (`rag.embedder`, `rag.embedder_model`,
-`rag.embedding_dim`). Properties, not the description: Milvus Lite 3.2 drops the description and
-describe_collection returns "", while both Lite and standalone 2.3.5 keep and report properties.
+`rag.embedding_dim`) AND in its description (`rag.identity=<the same as JSON>`): servers (2.3.5, 2.5) keep
+both, Milvus Lite 3.2 only the properties, Milvus Lite 2.5 (the pinned one) only the description (it has no
+properties at all). Reads take the properties, else the description.
 
 No scalar index on document_id: no index type works on both engines (standalone 2.3.5 accepts only
 "Trie"/default for VARCHAR, Milvus Lite only "INVERTED"), and a schema that differs per engine would make
@@ -17,11 +18,13 @@ PostgreSQL). Such a *legacy* collection still matches for reads (search, health)
 
 from __future__ import annotations
 
+import json
 import math
 
 from django.conf import settings
 
 from core.embedder_catalog import configured_identity
+from core.uris import is_milvus_lite
 from vectorstore._pymilvus import CollectionSchema, DataType, MilvusClient
 
 PRIMARY_KEY = "chunk_id"
@@ -30,6 +33,11 @@ MAX_LENGTHS = {"chunk_id": 128, "document_id": 128}
 OUTPUT_FIELDS = ["chunk_id", "document_id", "metadata"]
 SCHEMA_VERSION = 2  # 1 had `content`; part of the name `reembed` gives the collection it builds
 LEGACY_FIELDS = {"content": "VARCHAR"}  # fields of older schema versions: tolerated for reads, never written
+
+# Milvus Lite 2.5 builds only these ("local mode only support FLAT IVF_FLAT AUTOINDEX"); HNSW there becomes FLAT
+# (exact search, what Lite's small local data needs), so one MILVUS_INDEX_TYPE serves the server and Lite.
+LITE_INDEX_TYPES = ("FLAT", "IVF_FLAT", "AUTOINDEX")
+LITE_INDEX_FALLBACK = "FLAT"
 
 INDEX_BUILD_PARAMS = {
     "HNSW": {"M": 16, "efConstruction": 200},
@@ -52,9 +60,31 @@ def identity_properties(identity: dict) -> dict[str, str]:
     return {key: str(identity[field]) for field, key in IDENTITY_PROPERTIES.items()}
 
 
-def recorded_identity(described: dict) -> dict | None:
-    """The identity a describe_collection answer records, or None when it records none."""
+IDENTITY_DESCRIPTION = "rag.identity="
+
+
+def identity_description(identity: dict) -> str:
+    """The collection description recording an identity (for engines without properties: Milvus Lite 2.5)."""
+    return IDENTITY_DESCRIPTION + json.dumps(identity_properties(identity), sort_keys=True)
+
+
+def _described_properties(described: dict) -> dict:
     properties = (described or {}).get("properties") or {}
+    if IDENTITY_PROPERTIES["embedder"] in properties:
+        return properties
+    description = str((described or {}).get("description") or "")
+    if description.startswith(IDENTITY_DESCRIPTION):
+        try:
+            recorded = json.loads(description[len(IDENTITY_DESCRIPTION):])
+        except ValueError:
+            return {}
+        return recorded if isinstance(recorded, dict) else {}
+    return {}
+
+
+def recorded_identity(described: dict) -> dict | None:
+    """The identity a describe_collection answer records (properties, else description), or None."""
+    properties = _described_properties(described)
     if IDENTITY_PROPERTIES["embedder"] not in properties:
         return None
     identity = {field: properties.get(key, "") for field, key in IDENTITY_PROPERTIES.items()}
@@ -95,33 +125,45 @@ def expected_fields(dim: int | None = None) -> list[dict]:
     ]
 
 
-def build_schema(dim: int | None = None) -> CollectionSchema:
-    """The collection schema; `dim` defaults to EMBEDDING_DIM (tests pass another to provoke a mismatch)."""
-    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+def build_schema(dim: int | None = None, identity: dict | None = None) -> CollectionSchema:
+    """The collection schema; `dim` defaults to EMBEDDING_DIM (tests pass another to provoke a mismatch);
+    `identity`, when given, is recorded in its description."""
+    description = identity_description(identity) if identity else ""
+    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False, description=description)
     for field in expected_fields(dim):
         extra = {"is_primary": True, "auto_id": False} if field["is_primary"] else {}
         schema.add_field(field["name"], DataType[field["type"]], **field["params"], **extra)
     return schema
 
 
+def index_type(uri: str | None = None) -> str:
+    """The index type collections get: MILVUS_INDEX_TYPE, except HNSW on Milvus Lite (LITE_INDEX_FALLBACK)."""
+    configured = settings.MILVUS_INDEX_TYPE
+    uri = settings.MILVUS_URI if uri is None else uri
+    if configured not in LITE_INDEX_TYPES and is_milvus_lite(uri):
+        return LITE_INDEX_FALLBACK
+    return configured
+
+
 def build_index_params():
-    """Index on the vector field from MILVUS_INDEX_TYPE / MILVUS_METRIC_TYPE."""
+    """Index on the vector field from MILVUS_INDEX_TYPE (index_type()) / MILVUS_METRIC_TYPE."""
+    kind = index_type()
     params = MilvusClient.prepare_index_params()
     params.add_index(
         field_name=VECTOR_FIELD,
-        index_type=settings.MILVUS_INDEX_TYPE,
+        index_type=kind,
         metric_type=settings.MILVUS_METRIC_TYPE,
-        params=dict(INDEX_BUILD_PARAMS[settings.MILVUS_INDEX_TYPE]),
+        params=dict(INDEX_BUILD_PARAMS[kind]),
     )
     return params
 
 
 def search_params(k: int) -> dict:
     """Query-time parameters matching the index: HNSW an ef >= k (MILVUS_SEARCH_EF), IVF_FLAT an nprobe."""
-    index_type = settings.MILVUS_INDEX_TYPE
-    if index_type == "HNSW":
+    index_type_ = index_type()
+    if index_type_ == "HNSW":
         params = {"ef": max(settings.MILVUS_SEARCH_EF, k)}
-    elif index_type == "IVF_FLAT":
+    elif index_type_ == "IVF_FLAT":
         params = {"nprobe": 16}
     else:
         params = {}
@@ -237,11 +279,11 @@ def index_differences(described_index: dict | None) -> list[str]:
     if not described_index:
         return [f"field {VECTOR_FIELD!r} has no index"]
     problems = []
-    got_type = str(described_index.get("index_type", "")).upper()
-    if got_type != settings.MILVUS_INDEX_TYPE:
+    got_type, want_type = str(described_index.get("index_type", "")).upper(), index_type()
+    if got_type != want_type:
+        lite = "" if want_type == settings.MILVUS_INDEX_TYPE else f" on Milvus Lite for {settings.MILVUS_INDEX_TYPE}"
         problems.append(
-            f"index on {VECTOR_FIELD!r} is {got_type or 'unknown'}, expected "
-            f"{settings.MILVUS_INDEX_TYPE} (MILVUS_INDEX_TYPE)"
+            f"index on {VECTOR_FIELD!r} is {got_type or 'unknown'}, expected {want_type}{lite} (MILVUS_INDEX_TYPE)"
         )
     got_metric = str(described_index.get("metric_type", "")).upper()
     if got_metric != settings.MILVUS_METRIC_TYPE:

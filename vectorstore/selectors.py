@@ -8,10 +8,10 @@ from collections.abc import Iterable, Mapping
 
 from django.conf import settings
 
-from vectorstore import schema
+from vectorstore import lite, schema
 from vectorstore._pymilvus import LoadState, MilvusException, grpc
 from vectorstore.client import VectorStoreError, call, collection_name, is_lite, safe_uri, translate_error
-from vectorstore.filters import build_filter, field_in
+from vectorstore.filters import build_filter, field_in, line_break_field
 
 MAX_K = 16384  # Milvus' largest topk
 # Milvus builds no vector index for a sealed segment smaller than this (rootCoord.minSegmentSizeToEnableIndex,
@@ -164,6 +164,18 @@ def collection_status(with_count: bool = True) -> dict:
     return status
 
 
+def unmatchable_filter(filters: Mapping | None) -> str | None:
+    """Why the engine cannot match these filters, or None: Milvus Lite 2.5's lexer neither decodes an escaped
+    line break nor accepts a raw one (vectorstore/filters.py), so such a value would silently match nothing."""
+    if not lite.lacks_aliases_and_properties(settings.MILVUS_URI):
+        return None
+    field = line_break_field(filters)
+    if field is None:
+        return None
+    return (f"{field} holds a line break, which Milvus Lite 2.5 cannot match; use the Milvus server "
+            f"(MILVUS_URI=http://127.0.0.1:19530)")
+
+
 def search(vector, k: int = 10, filters: Mapping | None = None, consistency_level: str = "Strong") -> list[dict]:
     """The k nearest chunks as {chunk_id, document_id, metadata, score}, best first (the text is in PostgreSQL).
 
@@ -177,9 +189,13 @@ def search(vector, k: int = 10, filters: Mapping | None = None, consistency_leve
     vector = schema.checked_vector(vector, "search")
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
         raise ValueError(f"k must be a whole number from 1 to {MAX_K}, got {k!r}")
+    expression = build_filter(filters)
+    problem = unmatchable_filter(filters)
+    if problem:
+        raise ValueError(f"filters: {problem}")
     check_embedder()
     results = call(
-        "search", collection_name(), data=[vector], limit=k, filter=build_filter(filters),
+        "search", collection_name(), data=[vector], limit=k, filter=expression,
         output_fields=schema.OUTPUT_FIELDS, search_params=schema.search_params(k),
         consistency_level=consistency_level,
     )

@@ -12,9 +12,11 @@ import json
 import time
 from collections.abc import Iterable, Mapping
 
-from vectorstore import schema
-from vectorstore._pymilvus import LoadState
-from vectorstore.client import VectorStoreError, call, collection_name
+from django.conf import settings
+
+from vectorstore import lite, lite_switch, schema
+from vectorstore._pymilvus import DataNotMatchException, LoadState
+from vectorstore.client import VectorStoreError, call, collection_name, forget_schema
 from vectorstore.filters import field_in
 from vectorstore.selectors import (
     EmbedderMismatch, check_embedder, count_chunks, forget_verified_embedders, index_coverage, resolve_collection,
@@ -52,8 +54,9 @@ def check_writable(name: str | None = None) -> None:
 def create_collection(name: str, identity: dict | None = None) -> None:
     """Create `name` with the schema for the identity's dimension, its index, and the identity recorded."""
     identity = identity or schema.expected_identity()
-    call("create_collection", name, schema=schema.build_schema(), consistency_level="Strong",
+    call("create_collection", name, schema=schema.build_schema(identity=identity), consistency_level="Strong",
          properties=schema.identity_properties(identity))
+    forget_schema(name)
     # sync=False: the wait polls AllocTimestamp, which Lite lacks (it logs a traceback); the
     # collection is empty, so the index is ready at once and load_collection waits anyway.
     call("create_index", name, schema.build_index_params(), sync=False)
@@ -75,6 +78,7 @@ def ensure_collection() -> str:
         else:
             _load(name)
             return "created"
+    forget_schema(name)  # adopting what is there: never check writes against a schema cached before
     described = call("describe_collection", name)
     differences = schema.schema_differences(described)
     if not differences:
@@ -110,18 +114,28 @@ def _check_or_adopt_identity(name: str, described: dict) -> None:
 
 
 def record_identity(name: str, identity: dict) -> None:
-    """Record `identity` in the collection's properties (both engines support alter_collection_properties)."""
+    """Record `identity` in the collection's properties (servers and Milvus Lite 3 alter them in place).
+
+    Milvus Lite 2.5 cannot alter a collection: an empty one is created again recording it; one that holds
+    vectors is refused (rebuild it with `manage.py reembed`)."""
+    if lite.lacks_aliases_and_properties(settings.MILVUS_URI):
+        lite_switch.record_identity_by_recreating(name, identity, _create_and_load)
+        return
     call("alter_collection_properties", name, properties=schema.identity_properties(identity))
 
 
 def point_alias(alias: str, target: str) -> str | None:
     """Make `alias` name the collection `target`; returns the physical collection it named before, if any.
 
-    Both engines support aliases (create_alias/alter_alias, checked on standalone 2.3.5 and Lite 3.2). An
+    The servers support aliases (create_alias/alter_alias; Milvus Lite 2.5 does not: lite_switch copies). An
     alias cannot share its name with a collection, so the first time (`alias` still a real collection) that
     collection is dropped just before the alias is created: searches in between (milliseconds) are told
     the collection does not exist. From then on alter_alias switches atomically.
     """
+    if lite.lacks_aliases_and_properties(settings.MILVUS_URI):
+        lite_switch.replace_by_copy(alias, target, _create_and_load)
+        forget_verified_embedders()
+        return None
     before = resolve_collection(alias)
     if before is None:
         call("create_alias", target, alias)
@@ -131,6 +145,7 @@ def point_alias(alias: str, target: str) -> str | None:
         call("drop_collection", alias)
         call("create_alias", target, alias)
         before = None  # already dropped
+    forget_schema(alias)  # writes through the alias now meet another collection's fields
     forget_verified_embedders()
     return before
 
@@ -166,6 +181,16 @@ def flush_and_wait_indexed(timeout: float = 600.0, poll: float = 0.5) -> dict:
         time.sleep(poll)
 
 
+def _create_and_load(name: str, identity: dict) -> None:
+    create_collection(name, identity)
+    _load(name)
+
+
+def switch_pending(alias: str, target: str) -> bool:
+    """True when an earlier switch of `alias` to `target` did not finish (only on Milvus Lite 2.5: it copies)."""
+    return lite.lacks_aliases_and_properties(settings.MILVUS_URI) and lite_switch.switch_pending(alias, target)
+
+
 def _load(name: str) -> None:
     state = call("get_load_state", name).get("state")
     if state != LoadState.Loaded:
@@ -181,6 +206,8 @@ def drop_collection() -> bool:
     if physical != name:  # standalone refuses a drop through an alias, Lite would leave the alias behind
         call("drop_alias", name)
     call("drop_collection", physical)
+    forget_schema(name)
+    forget_schema(physical)
     forget_verified_embedders()
     return True
 
@@ -203,8 +230,20 @@ def upsert_chunks(rows: Iterable[Mapping], batch_size: int = 1000, collection: s
     if clean:
         check_embedder(name)
     for start in range(0, len(clean), batch_size):
-        call("upsert", name, clean[start:start + batch_size])
+        _upsert(name, clean[start:start + batch_size])
     return len(clean)
+
+
+def _upsert(name: str, rows: list[dict]) -> None:
+    try:
+        call("upsert", name, rows)
+    except VectorStoreError as error:
+        # The rows are validated against the expected schema, so a client-side mismatch means pymilvus checked
+        # them against a schema it cached before the name came to mean another collection: forget it, once.
+        if not isinstance(error.__cause__, DataNotMatchException):
+            raise
+        forget_schema(name)
+        call("upsert", name, rows)
 
 
 def _validated_row(row: Mapping, position: int) -> dict:

@@ -48,6 +48,9 @@ LOGGING = {
         # raised error into one line, so the traceback is a wall of noise in command output.
         "pymilvus.decorators": {"level": "CRITICAL"},
         "milvus_lite": {"level": "WARNING"},
+        # pymilvus 2.5's query_iterator warns on Milvus Lite 2.5 that it uses a client-side timestamp (Lite has no
+        # AllocTimestamp): reembed and reconcile page with it there, and the fallback is what Lite needs.
+        "pymilvus.orm.iterator": {"level": "ERROR"},
         # Milvus Lite logs a traceback when it cannot open its file (held by another process, ...) and returns
         # nothing; vectorstore.client finds the reason itself and says it in one line.
         "milvus_lite.server_manager": {"level": "CRITICAL"},

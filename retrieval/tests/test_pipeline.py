@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from core.retry import StoreUnavailable
 from retrieval import pipeline
 from rag_data.models import Chunk, Query
 from retrieval.tests.corpus import MAIN_RELATIONS, QUERY, SeedDoc, main_corpus, seed
+from vectorstore import lite
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -120,7 +122,12 @@ def test_filters_with_hostile_values_match_exactly_and_execute_nothing(milvus_ba
     docs += [SeedDoc(f"tricky-{i}", [f"Approximate nearest neighbour search note {i} zyxquorum."],
                      metadata={"title": value}) for i, value in enumerate(TRICKY)]
     seed(docs, MAIN_RELATIONS)
+    lite25 = lite.lacks_aliases_and_properties(settings.MILVUS_URI)
     for i, value in enumerate(TRICKY):
+        if lite25 and ("\n" in value or "\r" in value):  # its lexer cannot match a line break: said so, a 400
+            with pytest.raises(ValueError, match="^filters: metadata.title holds a line break, which Milvus Lite"):
+                pipeline.search(QUERY, k=10, hops=1, weights=EQUAL, filters={"metadata.title": value})
+            continue
         result = pipeline.search(QUERY, k=10, hops=1, weights=EQUAL, filters={"metadata.title": value})
         assert [hit.document_id for hit in result.hits] == [f"tricky-{i}"], value
         assert set(result.hits[0].sources) == {"vector", "keyword"}

@@ -21,7 +21,8 @@ def _row(chunk_id, vector):
 
 def test_created_collection_records_the_embedder(collection, settings):
     described = client.call("describe_collection", settings.MILVUS_COLLECTION)
-    assert described["properties"]["rag.embedder"] == "hashing"
+    # Servers and Lite 3 keep the properties, Lite 2.5 only the description: each records it where it can.
+    assert "hashing" in (described.get("properties") or {}).get("rag.embedder", described.get("description", ""))
     assert schema.recorded_identity(described) == {"embedder": "hashing", "model": "offline-hashing-v1", "dim": 16}
     status = selectors.collection_status()
     assert status["embedder"] == {"embedder": "hashing", "model": "offline-hashing-v1", "dim": 16}

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, assume, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from vectorstore import client, selectors, services
+from vectorstore import client, lite, selectors, services
 from vectorstore.filters import build_filter, field_in
 
 from .conftest import unit_vector
@@ -37,11 +37,19 @@ def row(chunk_id, document_id, **metadata):
             "embedding": unit_vector(settings.EMBEDDING_DIM, 0), "metadata": metadata}
 
 
+def lite25() -> bool:
+    return lite.lacks_aliases_and_properties(settings.MILVUS_URI)
+
+
 def test_hostile_values_round_trip(collection):
     rows = [row(f"c{i}", value, k=value, n=i) for i, value in enumerate(HOSTILE)]
     services.upsert_chunks(rows)
     for i, value in enumerate(HOSTILE):
         expected = [f"c{i}"]
+        if lite25() and ("\n" in value or "\r" in value):  # Lite 2.5's lexer cannot match a line break: said so
+            with pytest.raises(ValueError, match="^filters: metadata.k holds a line break, which Milvus Lite 2.5 cannot match"):
+                selectors.search(unit_vector(settings.EMBEDDING_DIM, 0), k=5, filters={"metadata.k": value})
+            continue
         if value:  # document_id may not be empty
             assert query_ids(build_filter({"document_id": value})) == expected, value
             assert query_ids(field_in("document_id", [value, "zz-none"])) == expected, value
@@ -75,6 +83,8 @@ values = st.one_of(
 def test_literals_round_trip_on_the_engine(collection, text, value):
     """Equality filters on what was stored find exactly the rows holding that value, and nothing else."""
     assume(len(text.encode("utf-8")) <= 128)
+    if lite25():  # values with a line break cannot be matched on Milvus Lite 2.5 (test_hostile_values_round_trip)
+        assume(not any(mark in text or (isinstance(value, str) and mark in value) for mark in "\r\n"))
     key = {str: "s", int: "i", float: "f", bool: "b"}[type(value)]  # one key per type: no cross-type equality
     number = next(_counter)
     services.upsert_chunks([row(f"h{number}", text, **{key: value, "n": number})])

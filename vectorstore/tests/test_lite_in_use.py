@@ -109,3 +109,22 @@ def test_the_api_answers_503_naming_milvus_and_health_reports_it(held_lite_file,
     assert f"pid {pid}" in response.json()["error"]
     assert health.status_code == 503
     assert SAYS in health.json()["stores"]["milvus"]["error"]
+
+
+def test_a_milvus_lite_3_directory_is_refused_in_one_line_saying_what_to_do(tmp_path, settings):
+    """What a user upgrading from milvus-lite 3 finds: its knowledge.db is a directory that 2.5 cannot open."""
+    from vectorstore import lite
+
+    path = tmp_path / "knowledge.db"
+    (path / "collections").mkdir(parents=True)
+    (path / lite.LOCK_FILE).touch()  # the layout Milvus Lite 3 writes
+    if not lite.installed_version().startswith("2."):
+        assert lite.format_problem(str(path)) is None  # Milvus Lite 3 reads its own directory
+        return
+    env = {"DJANGO_SETTINGS_MODULE": "config.settings", "MILVUS_URI": str(path), "STORE_RETRY_ATTEMPTS": "1"}
+    result = _manage(["milvus_describe"], env)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "Traceback" not in output, output
+    saying = [line for line in output.splitlines() if "written by Milvus Lite 3" in line]
+    assert len(saying) == 1, output
+    assert f"mv {path} {path}.lite3" in saying[0] and "`manage.py reconcile`" in saying[0]

@@ -47,7 +47,7 @@ def test_milvus_describe(collection):
     ])
     status = json.loads(run("milvus_describe", "--json"))
     assert status["exists"] and status["row_count"] == 1 and status["load_state"] == "Loaded"
-    assert status["schema_differences"] == [] and status["index"]["index_type"] == "HNSW"
+    assert status["schema_differences"] == [] and status["index"]["index_type"] == schema.index_type()
     text = run("milvus_describe")
     assert "embedding: FLOAT_VECTOR(dim=16)" in text and "rows: 1" in text and "load state: Loaded" in text
 

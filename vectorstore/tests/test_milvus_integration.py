@@ -27,7 +27,7 @@ def test_ensure_collection_creates_then_finds(milvus_backend, small_dim):
     assert status["load_state"] == "Loaded" and status["row_count"] == 0
     assert status["engine"] == milvus_backend
     assert [f["name"] for f in status["fields"]] == ["chunk_id", "document_id", "embedding", "metadata"]
-    assert status["index"]["index_type"] == "HNSW" and status["index"]["metric_type"] == "COSINE"
+    assert status["index"]["index_type"] == schema.index_type() and status["index"]["metric_type"] == "COSINE"
 
 
 def test_existing_collection_that_is_not_loaded_gets_loaded(collection):
@@ -160,3 +160,36 @@ def test_delete_chunks_by_primary_key(collection):
     assert selectors.chunk_ids_for_documents(["doc-k"]) == {"doc-k": ["k-2"]}
     with pytest.raises(ValueError, match="not a single string"):
         services.delete_chunks("k-2")
+
+
+def test_writes_follow_a_collection_another_client_created_again_with_other_fields(collection):
+    """pymilvus 2.5 checks rows against a schema it cached per name: when another client drops the collection and
+    creates it again with other fields (what `reembed` and the legacy-schema tests do), writes still work."""
+    from vectorstore._pymilvus import DataType, MilvusClient
+
+    name, identity = settings.MILVUS_COLLECTION, schema.expected_identity()
+    other = MilvusClient(uri=settings.MILVUS_URI, alias="another-client")  # its own connection and schema cache
+    try:
+        # The collection as an older schema version had it (with `content`); this process writes it once.
+        other.drop_collection(name)
+        legacy = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False,
+                                            description=schema.identity_description(identity))
+        legacy.add_field("chunk_id", DataType.VARCHAR, max_length=128, is_primary=True, auto_id=False)
+        legacy.add_field("document_id", DataType.VARCHAR, max_length=128)
+        legacy.add_field("content", DataType.VARCHAR, max_length=1000)
+        legacy.add_field("embedding", DataType.FLOAT_VECTOR, dim=settings.EMBEDDING_DIM)
+        legacy.add_field("metadata", DataType.JSON)
+        other.create_collection(name, schema=legacy, index_params=schema.build_index_params(),
+                                consistency_level="Strong", properties=schema.identity_properties(identity))
+        client.call("upsert", name, [{**chunk("old", "d0", 0), "content": "text"}])  # caches the legacy schema
+        # Another client drops it and creates it with the current fields.
+        other.drop_collection(name)
+        other.create_collection(name, schema=schema.build_schema(identity=identity),
+                                index_params=schema.build_index_params(), consistency_level="Strong",
+                                properties=schema.identity_properties(identity))
+        other.load_collection(name)
+    finally:
+        other.close()
+    selectors.forget_verified_embedders()
+    assert services.upsert_chunks([chunk("new", "d1", 1)]) == 1
+    assert [hit["chunk_id"] for hit in selectors.search(unit_vector(settings.EMBEDDING_DIM, 1), k=5)] == ["new"]

@@ -4,9 +4,9 @@ import copy
 
 import pytest
 from django.core.checks import ERROR
-from pymilvus import DataType
 
 from vectorstore import checks, schema
+from vectorstore._pymilvus import DataType
 from vectorstore.client import is_lite, safe_uri
 from vectorstore.services import upsert_chunks
 
@@ -110,6 +110,7 @@ def test_built_schema_matches_its_own_description():
     ],
 )
 def test_index_params_follow_settings(settings, index_type, params, search):
+    settings.MILVUS_URI = "http://127.0.0.1:19530"  # a server: Milvus Lite builds no HNSW (next test)
     settings.MILVUS_INDEX_TYPE, settings.MILVUS_METRIC_TYPE = index_type, "L2"
     (index,) = list(schema.build_index_params())
     assert index.field_name == "embedding"
@@ -117,7 +118,34 @@ def test_index_params_follow_settings(settings, index_type, params, search):
     assert schema.search_params(10) == {"metric_type": "L2", "params": search}
 
 
+@pytest.mark.parametrize("configured, built", [("HNSW", "FLAT"), ("IVF_FLAT", "IVF_FLAT"), ("FLAT", "FLAT"),
+                                                ("AUTOINDEX", "AUTOINDEX")])
+def test_milvus_lite_gets_an_index_it_builds(settings, tmp_path, configured, built):
+    """Milvus Lite 2.5 builds FLAT, IVF_FLAT and AUTOINDEX only ("local mode only support ..."): HNSW is FLAT there."""
+    settings.MILVUS_URI, settings.MILVUS_INDEX_TYPE = str(tmp_path / "knowledge.db"), configured
+    assert schema.index_type() == built
+    (index,) = list(schema.build_index_params())
+    assert index.get_index_configs()["index_type"] == built
+    assert schema.index_differences({"index_type": built, "metric_type": settings.MILVUS_METRIC_TYPE}) == []
+    if configured != built:
+        found = {"index_type": configured, "metric_type": settings.MILVUS_METRIC_TYPE}
+        assert schema.index_differences(found) == [
+            f"index on 'embedding' is {configured}, expected {built} on Milvus Lite for {configured} (MILVUS_INDEX_TYPE)"]
+
+
+def test_identity_is_read_from_the_properties_or_else_the_description():
+    identity = {"embedder": "hashing", "model": "offline-hashing-v1", "dim": 16}
+    properties = schema.identity_properties(identity)
+    assert schema.recorded_identity({"properties": properties, "description": ""}) == identity  # servers, Lite 3
+    assert schema.recorded_identity({"properties": {}, "description": schema.identity_description(identity)}) \
+        == identity  # Milvus Lite 2.5 keeps no properties
+    assert schema.recorded_identity({"properties": {}, "description": "rag.identity=not json"}) is None
+    assert schema.recorded_identity({"properties": {}, "description": "a note"}) is None
+    assert schema.build_schema(16, identity).description == schema.identity_description(identity)
+
+
 def test_hnsw_ef_follows_the_setting_and_grows_with_k(settings):
+    settings.MILVUS_URI = "http://127.0.0.1:19530"
     assert schema.search_params(500)["params"] == {"ef": 500}
     settings.MILVUS_SEARCH_EF = 100
     assert schema.search_params(20)["params"] == {"ef": 100}
@@ -125,6 +153,7 @@ def test_hnsw_ef_follows_the_setting_and_grows_with_k(settings):
 
 
 def test_index_differences(settings):
+    settings.MILVUS_URI = "http://127.0.0.1:19530"
     assert schema.index_differences({"index_type": "HNSW", "metric_type": "COSINE"}) == []
     assert schema.index_differences(None) == ["field 'embedding' has no index"]
     assert schema.index_differences({"index_type": "FLAT", "metric_type": "L2"}) == [

@@ -3,8 +3,8 @@
 Run it with the NEW embedder configured (e.g. `EMBEDDER=wordllama manage.py reembed`) while the running
 services keep the old one: they keep searching the old collection until the rebuild is complete. Then
 MILVUS_COLLECTION is switched, as a Milvus alias, to the new collection `<MILVUS_COLLECTION>__<hash>`
-(aliases work on standalone 2.3.5 and Lite 3.2 alike and every process sees the switch at once, so no
-marker table or name lookup is needed), and the services must be restarted with the new EMBEDDER: until
+(aliases work on the servers, 2.3.5 and 2.5, and every process sees the switch at once, so no marker table
+or name lookup is needed; Milvus Lite 2.5 has none and copies instead, see vectorstore/lite_switch.py), and the services must be restarted with the new EMBEDDER: until
 they are, they are refused with a line saying so. Interrupted? Run it again: it resumes. Details in
 ingestion/reembed.py and docs/embedders.md.
 
