@@ -158,6 +158,23 @@ def forget_schema(name: str) -> None:
         handler._invalidate_schema(name)  # noqa: SLF001
 
 
+def loaded_segments(name: str) -> list[tuple[int, str]]:
+    """(rows, index name or "") of every segment the server has loaded for search in collection `name`.
+
+    pymilvus 3 has MilvusClient.list_loaded_segments; pymilvus 2.5 only the connection's
+    get_query_segment_info (the same GetQuerySegmentInfo RPC, raw QuerySegmentInfo messages)."""
+    client = get_client()
+    try:
+        if hasattr(client, "list_loaded_segments"):
+            segments = client.list_loaded_segments(name, timeout=settings.MILVUS_TIMEOUT)
+        else:
+            segments = client._get_connection().get_query_segment_info(  # noqa: SLF001
+                name, timeout=settings.MILVUS_TIMEOUT)
+    except (MilvusException, grpc.RpcError) as error:
+        raise translate_error(error, "list_loaded_segments", (name,)) from error
+    return [(int(segment.num_rows), segment.index_name or "") for segment in segments]
+
+
 def call(method: str, *args, **kwargs):
     """Run one MilvusClient method with the configured timeout, mapping failures to clean exceptions."""
     kwargs.setdefault("timeout", settings.MILVUS_TIMEOUT)

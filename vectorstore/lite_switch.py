@@ -18,18 +18,14 @@ from collections.abc import Callable
 from vectorstore import schema
 from vectorstore._pymilvus import MilvusException, grpc
 from vectorstore.client import VectorStoreError, call, forget_schema, translate_error
+from vectorstore.selectors import count_chunks
 
 COPY_BATCH = 1000
 Create = Callable[[str, dict], None]  # create and load a collection recording an identity
 
 
-def rows_in(name: str) -> int:
-    rows = call("query", name, filter="", output_fields=["count(*)"], consistency_level="Strong")
-    return int(rows[0]["count(*)"]) if rows else 0
-
-
 def record_identity_by_recreating(name: str, identity: dict, create: Create) -> None:
-    held = rows_in(name)
+    held = count_chunks(name)
     if held:
         raise VectorStoreError(
             f"collection {name!r} holds {held} vectors and Milvus Lite 2.5 cannot record an embedder on an existing "

@@ -10,7 +10,9 @@ from django.conf import settings
 
 from vectorstore import lite, schema
 from vectorstore._pymilvus import LoadState, MilvusException, grpc
-from vectorstore.client import VectorStoreError, call, collection_name, is_lite, safe_uri, translate_error
+from vectorstore.client import (
+    VectorStoreError, call, collection_name, is_lite, loaded_segments, safe_uri, translate_error,
+)
 from vectorstore.filters import build_filter, field_in, line_break_field
 
 MAX_K = 16384  # Milvus' largest topk
@@ -88,9 +90,9 @@ def collection_exists() -> bool:
     return bool(call("has_collection", collection_name()))
 
 
-def count_chunks() -> int:
+def count_chunks(name: str | None = None) -> int:
     """Rows in the collection via count(*): get_collection_stats is 0 on standalone until a flush."""
-    rows = call("query", collection_name(), filter="", output_fields=["count(*)"], consistency_level="Strong")
+    rows = call("query", name or collection_name(), filter="", output_fields=["count(*)"], consistency_level="Strong")
     return int(rows[0]["count(*)"]) if rows else 0
 
 
@@ -113,10 +115,12 @@ def index_coverage(name: str | None = None) -> dict:
     rows, indexed = int(index.get("total_rows") or 0), int(index.get("indexed_rows") or 0)
     pending = int(index.get("pending_index_rows") or 0)
     if is_lite():
+        if not rows:  # Milvus Lite 2.5 reports no row counts at all (0 of 0): its index covers what it holds
+            rows = indexed = count_chunks(name)
         served = indexed
     else:
-        served = sum(segment.num_rows for segment in call("list_loaded_segments", name)
-                     if segment.index_name or segment.num_rows < MIN_INDEXED_SEGMENT_ROWS)
+        served = sum(rows for rows, index_name in loaded_segments(name)
+                     if index_name or rows < MIN_INDEXED_SEGMENT_ROWS)
     return {"rows": rows, "indexed": indexed, "served": served, "ready": rows == indexed == served and not pending}
 
 
