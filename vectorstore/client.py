@@ -8,8 +8,10 @@ failures to one-line, credential-free exceptions and never stacks another retry 
 from __future__ import annotations
 
 import hashlib
+import socket
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -108,7 +110,7 @@ class MilvusConnection:
                 raise refusal
         try:
             options = {"grpc_options": LITE_GRPC_OPTIONS} if is_lite(self.uri) else {}
-            client = call_with_retry(STORE, _Client, uri=self.uri, token=self._token, timeout=self.timeout, **options)
+            client = call_with_retry(STORE, self._connect, **options)
             if is_lite(self.uri):
                 _load_for_this_process(client)
             return client
@@ -120,6 +122,16 @@ class MilvusConnection:
                 raise in_use from None
             # `from None`: the driver's connection config (which holds the token) must not ride along.
             raise VectorStoreError(f"could not open Milvus at {safe_uri(self.uri)}: {describe_error(error)}") from None
+
+
+    def _connect(self, **options) -> MilvusClient:
+        if not is_lite(self.uri):
+            # pymilvus 2.5 waits its whole timeout for the channel even when the port refuses: a refused TCP
+            # connect fails at once (ConnectionRefusedError, transient), so retries and their budget work.
+            address = urlsplit(self.uri if "://" in self.uri else f"http://{self.uri}")
+            port = address.port or (443 if address.scheme == "https" else 19530)
+            socket.create_connection((address.hostname or "127.0.0.1", port), timeout=min(self.timeout, 5)).close()
+        return _Client(uri=self.uri, token=self._token, timeout=self.timeout, **options)
 
 
 _slot: ConnectionSlot[MilvusConnection] = ConnectionSlot(MilvusConnection.from_settings)

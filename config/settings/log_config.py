@@ -51,6 +51,9 @@ LOGGING = {
         # pymilvus 2.5's query_iterator warns on Milvus Lite 2.5 that it uses a client-side timestamp (Lite has no
         # AllocTimestamp): reembed and reconcile page with it there, and the fallback is what Lite needs.
         "pymilvus.orm.iterator": {"level": "ERROR"},
+        # pymilvus 2.5 logs "Failed to create new connection using: <uri>" before raising; vectorstore.client
+        # says why in one line.
+        "pymilvus.milvus_client._utils": {"level": "CRITICAL"},
         # Milvus Lite logs a traceback when it cannot open its file (held by another process, ...) and returns
         # nothing; vectorstore.client finds the reason itself and says it in one line.
         "milvus_lite.server_manager": {"level": "CRITICAL"},
