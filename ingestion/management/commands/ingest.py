@@ -80,7 +80,7 @@ class Command(BaseCommand):
         finally:
             if bar is not None:
                 bar.close()
-        if report.chunks:
+        if report.created or report.updated:  # nothing new to seal after an unchanged re-run (it cost ~0.7 s)
             self._flush()
         self._print(report, as_json=json, seconds=time.perf_counter() - started)
         if report.failed:
