@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import socket
 import threading
+import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -131,7 +132,10 @@ class MilvusConnection:
             address = urlsplit(self.uri if "://" in self.uri else f"http://{self.uri}")
             port = address.port or (443 if address.scheme == "https" else 19530)
             socket.create_connection((address.hostname or "127.0.0.1", port), timeout=min(self.timeout, 5)).close()
-        return _Client(uri=self.uri, token=self._token, timeout=self.timeout, **options)
+        # A connection of its own: pymilvus 2.5 shares one connection between every client of the same URI and token
+        # in a process, so another client's close() (the app's own, a benchmark's raw one) would close ours.
+        return _Client(uri=self.uri, token=self._token, timeout=self.timeout, alias=f"rag-data-layer-{uuid.uuid4().hex}",
+                       **options)
 
 
 _slot: ConnectionSlot[MilvusConnection] = ConnectionSlot(MilvusConnection.from_settings)

@@ -193,3 +193,15 @@ def test_writes_follow_a_collection_another_client_created_again_with_other_fiel
     selectors.forget_verified_embedders()
     assert services.upsert_chunks([chunk("new", "d1", 1)]) == 1
     assert [hit["chunk_id"] for hit in selectors.search(unit_vector(settings.EMBEDDING_DIM, 1), k=5)] == ["new"]
+
+
+def test_another_client_of_the_same_address_closing_leaves_ours_open(collection):
+    """pymilvus 2.5 shares one connection between the clients of one URI and token in a process: the app's own
+    client (or a benchmark's raw one) closing must not close the connection this project searches with."""
+    from vectorstore._pymilvus import MilvusClient
+
+    services.upsert_chunks([chunk("mine", "d-own", 1)])
+    other = MilvusClient(uri=settings.MILVUS_URI, token=settings.MILVUS_TOKEN or "")  # pymilvus' default alias
+    other.list_collections()
+    other.close()
+    assert [hit["chunk_id"] for hit in selectors.search(unit_vector(settings.EMBEDDING_DIM, 1), k=5)] == ["mine"]
