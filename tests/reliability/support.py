@@ -103,15 +103,12 @@ def small_settings(settings, collection: str) -> None:
     client.connection().close()
 
 
-ONE_QUERY_ROWS = 16384  # Milvus' largest query limit
-
-
 def state(prefix: str) -> dict:
     """{"postgres"|"milvus"|"neo4j": {document_id: chunk ids (Neo4j: None)}} for documents starting with `prefix`,
     plus the raw Milvus row count (duplicates show there) and the ledger statuses."""
     from graphstore import client as graph
     from rag_data.models import Chunk, Document
-    from vectorstore.client import call, collection_name
+    from vectorstore.client import collection_name
     from vectorstore.selectors import iterate_rows
 
     pg: dict[str, set] = {d: set() for d in Document.objects.filter(document_id__startswith=prefix)
@@ -121,14 +118,7 @@ def state(prefix: str) -> dict:
         pg[document_id].add(chunk_id)
     milvus: dict[str, set] = defaultdict(set)
     rows = 0
-    fields = ["chunk_id", "document_id"]
-    # One strongly consistent query when the collection is small (every test's is): the paged iterator waits for
-    # consistency on each of its requests, which was ~40% of the 200-round writers test.
-    found = call("query", collection_name(), filter="", output_fields=fields, limit=ONE_QUERY_ROWS,
-                 consistency_level="Strong")
-    if len(found) >= ONE_QUERY_ROWS:
-        found = iterate_rows(collection_name(), filter="", output_fields=fields)
-    for row in found:
+    for row in iterate_rows(collection_name(), filter="", output_fields=["chunk_id", "document_id"]):
         rows += 1
         milvus[row["document_id"]].add(row["chunk_id"])
     records = graph.read("MATCH (d:Document) WHERE d.document_id STARTS WITH $prefix "

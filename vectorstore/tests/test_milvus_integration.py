@@ -205,3 +205,12 @@ def test_another_client_of_the_same_address_closing_leaves_ours_open(collection)
     other.list_collections()
     other.close()
     assert [hit["chunk_id"] for hit in selectors.search(unit_vector(settings.EMBEDDING_DIM, 1), k=5)] == ["mine"]
+
+
+def test_every_row_is_read_in_one_query_when_few_and_paged_when_many(collection, monkeypatch):
+    services.upsert_chunks([chunk(f"r-{n}", "doc-r", n) for n in range(5)])
+    read = lambda: sorted(row["chunk_id"] for row in selectors.iterate_rows(  # noqa: E731
+        settings.MILVUS_COLLECTION, filter="", output_fields=["chunk_id"], batch_size=2))
+    assert read() == [f"r-{n}" for n in range(5)]  # fewer than ONE_QUERY_ROWS: the first query is all of them
+    monkeypatch.setattr(selectors, "ONE_QUERY_ROWS", 3)  # as many as the limit: read again, paged
+    assert read() == [f"r-{n}" for n in range(5)]
