@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 from bench import corpus, raw, stack
 from bench.stats import ratio
@@ -137,8 +138,9 @@ def _precompute(directory: str) -> None:
     concepts: dict[tuple, tuple] = {}
     for document in prepared.documents:
         texts = tuple(row[2] for row in document["rows"])
-        for text in texts:
-            vectors[text] = prepared.vectors[position].tolist()
+        for row in document["rows"]:  # keyed by what ingestion embeds: the chunk's context line, then its text
+            vectors[store_sync.embedding_text(SimpleNamespace(text=row[2], context=row[4]))] = \
+                prepared.vectors[position].tolist()
             position += 1
         concepts[texts] = (document["concepts"], document["pairs"])
     store_sync.embed = lambda texts: [vectors[text] for text in texts]
