@@ -147,9 +147,9 @@ def selective_words(words: list[str], fractions: dict[str, float] | None = None,
 
 def _keyword_parameters(text: str, limit: int) -> tuple[bool, dict] | None:
     """(rank by idf, the keyword SQL's parameters) for `text`, or None when it has no searchable word."""
-    ranked = settings.SEARCH_KEYWORD_RANKED or None  # LIMIT NULL: every candidate is ranked
     common = {"config": CONFIG, "weights": list(RANK_WEIGHTS), "normalization": NORMALIZATION, "limit": limit,
-              "ranked": ranked, "reranked": max(IDF_RERANKED, limit) if IDF_RERANKED else None}
+              "ranked": settings.SEARCH_KEYWORD_RANKED or None,  # LIMIT NULL: every candidate is ranked
+              "reranked": max(IDF_RERANKED, limit) if IDF_RERANKED else None}
     if uses_websearch_syntax(text):
         if not text.strip():
             return None
@@ -160,11 +160,10 @@ def _keyword_parameters(text: str, limit: int) -> tuple[bool, dict] | None:
         return None
     fractions, rows, floor = word_fractions(words)
     if not floor:  # no statistics yet (a table never analyzed): no word is known to be common, so the cap would
-        ranked = None  # keep the first matches in table order, not the best: every match is ranked instead
-        common["ranked"] = None
+        common["ranked"] = None  # keep the first matches in table order, not the best: every match is ranked
     content = [word for word in words if word in fractions]
     match = selective_words(words, fractions, rows)
-    pairs = keyword_text.two_of([word for word in match if word in fractions]) if ranked else ""
+    pairs = keyword_text.two_of([word for word in match if word in fractions]) if common["ranked"] else ""
     idf = IDF_RANK and bool(content)
     return idf, {**common, "query": keyword_text.any_of(words), "match": keyword_text.any_of(match),
                  "pairs": pairs, "tiered": bool(pairs), "words": content if idf else [],
