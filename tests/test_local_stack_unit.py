@@ -254,3 +254,26 @@ def test_up_waits_for_ready_and_names_what_is_missing_when_it_gives_up(tmp_path)
     with pytest.raises(common.StackError, match=r"did not answer within 2s \(last error: fake: answers, but .*proxy-1"):
         engine.wait(started=True)
     assert engine.checks >= 2
+
+
+def test_probing_a_milvus_that_is_still_starting_logs_nothing_of_its_own():
+    """`up` reports a server that is not ready yet in its own line; pymilvus 2.5 printed an [ERROR] line besides
+    (in the launcher's process, where Django's logging config, which silences it for the app, never runs)."""
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    threading.Thread(target=lambda: [listener.accept()[0].close() for _ in range(100)], daemon=True).start()
+    probe = ("from infrastructure.local.milvus import _quiet_client\n"
+             "try:\n"
+             f"    _quiet_client('http://127.0.0.1:{listener.getsockname()[1]}', timeout=0.5)\n"
+             "except Exception:\n"
+             "    print('refused')\n")
+    try:
+        result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
+                                cwd=Path(__file__).resolve().parent.parent)
+    finally:
+        listener.close()
+    assert result.stdout.strip() == "refused"
+    assert result.stderr == ""

@@ -41,13 +41,19 @@ def embed_etcd_config(client_port: int, peer_port: int) -> str:
     )
 
 
-def _quiet_client(uri: str):
+def _quiet_client(uri: str, timeout: float = 5):
+    """A client for probing: a server still starting is an expected answer, which the launcher reports in its own
+    line, so pymilvus' "[ERROR] Failed to create new connection" log (2.5) is silenced (Django's logging config
+    does the same for the app)."""
+    import logging
+
     from vectorstore._pymilvus import import_pymilvus
 
     import_pymilvus()  # pymilvus must not read MILVUS_URI when it is a Lite path
     from pymilvus import MilvusClient
 
-    return MilvusClient(uri=uri, timeout=5)
+    logging.getLogger("pymilvus.milvus_client._utils").setLevel(logging.CRITICAL)
+    return MilvusClient(uri=uri, timeout=timeout)
 
 
 class MilvusStandalone(Engine):
