@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from bench import corpus, raw, stack
+from bench import corpus, cpu, raw, stack
 from bench.stats import ratio
 
 STEPS = {  # ingestion calls these through the module attribute, so wrapping them times each step
@@ -58,7 +58,10 @@ def run(sizes: list[int], workdir: Path, *, raw_milvus_batch: int | None = None,
         for name, func, arg in (("Milvus", raw.milvus_insert, batch), ("Neo4j", raw.neo4j_unwind, raw_docs_per_tx),
                                 ("PostgreSQL", raw.postgres_copy, raw_docs_per_tx)):
             log(f"ingest {chunks}: raw {name}")
-            baselines.append(func(prepared, arg))
+            with cpu.measured() as used:
+                started = time.process_time()
+                baseline = func(prepared, arg)
+            baselines.append({**baseline, "cpu": cpu.add_client(used, time.process_time() - started)})
         stack.drop_collection(stack.RAW_COLLECTION)
         del prepared
         log(f"ingest {chunks}: project, vectors and concepts precomputed (child process)")
@@ -89,13 +92,17 @@ def run(sizes: list[int], workdir: Path, *, raw_milvus_batch: int | None = None,
 
 
 def child(directory: Path, *flags: str) -> dict:
-    """Run the project's ingestion in a fresh interpreter; its JSON line, plus the RSS the kernel reports."""
-    process = subprocess.Popen([sys.executable, "-m", "bench.ingest", str(directory), *flags], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=dict(os.environ))
-    stdout, stderr = process.communicate()
+    """Run the project's ingestion in a fresh interpreter; its JSON line, plus the servers' CPU-seconds meanwhile
+    (bench.cpu; the child's own CPU is what it spent inside the measured call, all threads)."""
+    with cpu.measured() as used:
+        process = subprocess.Popen([sys.executable, "-m", "bench.ingest", str(directory), *flags],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+        stdout, stderr = process.communicate()
     if process.returncode != 0:
         raise RuntimeError(f"ingest child failed ({process.returncode}): {stderr.strip()[-2000:]}")
-    return json.loads(stdout.strip().splitlines()[-1])
+    result = json.loads(stdout.strip().splitlines()[-1])
+    result["cpu"] = cpu.add_client(used, result.pop("client_cpu_s", 0.0))
+    return result
 
 
 def _instrument(steps: dict[str, float]) -> None:
@@ -152,6 +159,8 @@ def _embed_only(directory: str) -> dict:
     from django.conf import settings
 
     from ingestion.services import chunks_for, discover, read_source
+    from ingestion.sources import context_for
+    from ingestion.store_sync import embedding_text
     from textmodels.embedders import get_embedder
 
     sources, _ = discover([directory], stack.ID_PREFIX)
@@ -160,14 +169,16 @@ def _embed_only(directory: str) -> dict:
         texts = []
         for source in sources[start:start + settings.INGEST_GROUP_SIZE]:
             parsed, _ = read_source(source.path, settings.INGEST_MAX_FILE_BYTES)
-            texts += [piece.text for piece in chunks_for(parsed, settings.CHUNK_SIZE, settings.CHUNK_OVERLAP)]
-        groups.append(texts)
-    started = time.perf_counter()
+            title = source.title or parsed.title
+            texts += [embedding_text(SimpleNamespace(text=piece.text, context=context_for(title, piece.headings)))
+                      for piece in chunks_for(parsed, settings.CHUNK_SIZE, settings.CHUNK_OVERLAP)]
+        groups.append(texts)  # what ingestion embeds: each chunk's context line, then its text
+    started, cpu_started = time.perf_counter(), time.process_time()
     embedder = get_embedder()
     for texts in groups:
         embedder.embed(texts)
-    return {"seconds": round(time.perf_counter() - started, 3), "chunks": sum(map(len, groups)),
-            "embedder": settings.EMBEDDER, "peak_rss_mb": _peak_rss_mb()}
+    return {"seconds": round(time.perf_counter() - started, 3), "client_cpu_s": round(time.process_time() - cpu_started, 2),
+            "chunks": sum(map(len, groups)), "embedder": settings.EMBEDDER, "peak_rss_mb": _peak_rss_mb()}
 
 
 def _child_main(directory: str, flags: list[str]) -> None:
@@ -183,10 +194,10 @@ def _child_main(directory: str, flags: list[str]) -> None:
 
     steps: dict[str, float] = {}
     _instrument(steps)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     report = ingest_paths([directory], id_prefix=stack.ID_PREFIX)
-    seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": round(seconds, 3), "counts": report.counts(),
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+    print(json.dumps({"seconds": round(seconds, 3), "client_cpu_s": round(cpu_seconds, 2), "counts": report.counts(),
                       "failures": [failure["reason"][:300] for failure in report.failed[:3]],
                       "steps_s": {name: round(value, 3) for name, value in steps.items()},
                       "stage_s": {name: round(value, 3) for name, value in report.stage_seconds.items()},

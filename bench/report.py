@@ -14,6 +14,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from bench.cpu import describe
+
 SCHEMA_VERSION = 1
 PACKAGES = ("django", "pymilvus", "neo4j", "neomodel", "psycopg", "numpy")
 TARGETS = {
@@ -180,12 +182,17 @@ def table(doc: dict) -> str:
             steps = sorted(size["project"]["steps_s"].items(), key=lambda item: -item[1])
             out.append(f"project {size['chunks']}: {size['project']['seconds']} s, by step (s): "
                        + ", ".join(f"{name} {value}" for name, value in steps))
+            out.append(f"  {describe(size['project'].get('cpu'))}")
             if size.get("with_embedder"):
                 out.append(f"  with the embedder: {size['with_embedder']['seconds']} s "
                            f"({size['with_embedder']['chunks_per_s']} chunks/s, peak RSS "
                            f"{size['with_embedder']['peak_rss_mb']} MB); the embedder alone over the same chunks: "
                            f"{size['embedder_alone']['seconds']} s; wall / embedder {size['wall_vs_embedder']} "
                            "(goal <= 1.25)")
+                out.append(f"  with the embedder, {describe(size['with_embedder'].get('cpu'))}; the embedder alone, "
+                           f"{describe(size['embedder_alone'].get('cpu'))}")
+            for baseline in size["raw"]:
+                out.append(f"  raw {baseline['store']}, {describe(baseline.get('cpu'))}")
             failed = size["project"].get("counts", {}).get("failed")
             if failed:
                 out.append(f"  WARNING: {failed} document(s) failed, figures not comparable: "
