@@ -33,9 +33,9 @@ from django.conf import settings
 
 from graphstore import selectors as graph
 from rag_data import services
-from retrieval import fusion
+from retrieval import fusion, rerank
 from textmodels.embedders import EmbedderError, get_embedder
-from retrieval.selectors import document_count, keyword_ranking, query_concepts, visible_chunks
+from retrieval.selectors import chunk_contexts, document_count, keyword_ranking, query_concepts, visible_chunks
 from retrieval.params import InvalidParameter, SearchParams, validate
 from retrieval.workers import pool as _pool, shutdown_workers
 from vectorstore import selectors as vectors
@@ -175,6 +175,7 @@ def _search(params: SearchParams, timer: _Timer, asker: tuple, record: bool, key
     started = time.perf_counter()
     rankings: dict[str, list[str]] = {}
     metadata: dict[str, dict] = {}
+    vector = None
     if params.weights["vector"] > 0 or params.graph_enabled:
         vector = timer.run("embed", "Embedder", _embed, params.text)
         vector_hits = timer.run("vector", MILVUS, vectors.search, vector, params.pool, params.filters,
@@ -201,6 +202,8 @@ def _search(params: SearchParams, timer: _Timer, asker: tuple, record: bool, key
                          k0=settings.SEARCH_RRF_K, level=settings.SEARCH_FUSION,
                          per_document=settings.SEARCH_MAX_CHUNKS_PER_DOCUMENT, limit=params.k)
     timer.ms["fusion"] = round((time.perf_counter() - fusion_started) * 1000, 3)
+    if settings.SEARCH_RERANK_DEPTH and len(visible) > 1 and len(fused) > 1:  # a fusion of legs, not one leg
+        fused = timer.run("rerank", "PostgreSQL", _rerank_stage, params, fused, visible, chunks, vector)
     # A hit no Milvus call returned (found by the keyword leg only, without filters) gets the metadata ingestion wrote
     # to Milvus built from its ledger rows (visible_chunks): a Milvus query for it was ~12% of a search's CPU.
     hits = [
@@ -265,6 +268,19 @@ def _keyword_stage(params: SearchParams) -> tuple[list[str], dict[str, dict]]:
     matching = _translated(MILVUS, vectors.matching_chunks, candidates, params.filters, CONSISTENCY)
     kept = [chunk_id for chunk_id in candidates if chunk_id in matching][: params.pool]
     return kept, {chunk_id: matching[chunk_id]["metadata"] for chunk_id in kept}
+
+
+def _rerank_stage(params: SearchParams, fused: list, visible: dict[str, list[str]], chunks: dict, vector) -> list:
+    """The passage re-ranking of the first SEARCH_RERANK_DEPTH fused documents (retrieval/rerank.py)."""
+    document_of = {chunk_id: row[0] for chunk_id, row in chunks.items()}
+    depth = settings.SEARCH_RERANK_DEPTH
+    in_hand = rerank.in_hand(visible, document_of, list(dict.fromkeys(document_of[h.chunk_id] for h in fused))[:depth])
+    wanted = [chunk_id for ids in in_hand.values() for chunk_id in ids]
+    if vector is None:
+        vector = _translated("Embedder", _embed, params.text)
+    embed = lambda texts: _translated("Embedder", get_embedder().embed, texts)  # noqa: E731
+    return rerank.rerank(fused, document_of, in_hand, {c: chunks[c][1] for c in wanted}, chunk_contexts(wanted),
+                         vector, embed, depth=depth, window=settings.SEARCH_RERANK_WINDOW)
 
 
 def _visible_chunks(rankings: dict[str, list[str]]) -> dict[str, tuple[str, str, dict]]:

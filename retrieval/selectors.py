@@ -258,6 +258,15 @@ def visible_chunks(chunk_ids) -> dict[str, tuple[str, str, dict]]:
                 for chunk_id, document_id, text, source_path, title, ordinal in cursor.fetchall()}
 
 
+def chunk_contexts(chunk_ids) -> dict[str, str]:
+    """{chunk_id: its context (document title and section headings)} for the given chunks (the passage re-ranking,
+    retrieval.rerank): one indexed SELECT by primary key."""
+    ids = list(chunk_ids)
+    if not ids:
+        return {}
+    return dict(Chunk.objects.filter(chunk_id__in=ids).values_list("chunk_id", "context"))
+
+
 QUERY_CONCEPTS_MAX = 32
 
 

@@ -49,6 +49,11 @@ SEARCH_MAX_CHUNKS_PER_DOCUMENT = _read.int("SEARCH_MAX_CHUNKS_PER_DOCUMENT", 1, 
 SEARCH_KEYWORD_CANDIDATES = _read.int("SEARCH_KEYWORD_CANDIDATES", 500, minimum=0, maximum=10_000_000)
 # Keyword leg: at most this many candidates are ranked (those holding two of the matching words first); 0: all.
 SEARCH_KEYWORD_RANKED = _read.int("SEARCH_KEYWORD_RANKED", 1000, minimum=0, maximum=10_000_000)
+# Passage re-ranking (retrieval/rerank.py): the first this many fused documents are re-ordered by their best
+# SEARCH_RERANK_WINDOW-character window (title and headings in front) against the question; 0: off (default: it
+# raised dev MRR on both sets, not hit@5, for ~10 ms of CPU per search: docs/evaluation.md section 6).
+SEARCH_RERANK_DEPTH = _read.int("SEARCH_RERANK_DEPTH", 0, minimum=0, maximum=100)
+SEARCH_RERANK_WINDOW = _read.int("SEARCH_RERANK_WINDOW", 250, minimum=50, maximum=10_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = _read.int("API_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 # Requests per key (per client address without a key) on /api/*, e.g. 120/m; empty = no limit.
 API_RATE_LIMIT = values.rate(_read, "API_RATE_LIMIT", "120/m")

@@ -128,6 +128,13 @@ def test_evaluate_command_end_to_end(milvus_backend, neo4j_store, tmp_path, caps
     assert table.rstrip().endswith("; rrf k 60; chunk fusion")
     with pytest.raises(CommandError, match=r"^--rrf-k must be from 0 to 1000, got -1$"):
         call_command("evaluate", str(eval_set), "--rrf-k", "-1", "--no-progress")
+    call_command("evaluate", str(eval_set), "--modes", "hybrid", "--no-progress", "--rerank-depth", "3")
+    table = capsys.readouterr().out
+    assert "| tiny.dev | hybrid | 3 |" in table
+    assert table.rstrip().endswith("; passage re-ranking of the first 3 documents, windows of 250 characters")
+    assert report["rerank_depth"] == 0 and report["rerank_window"] == 250  # off by default
+    with pytest.raises(CommandError, match=r"^--rerank-depth must be from 0 to 100, got 101$"):
+        call_command("evaluate", str(eval_set), "--rerank-depth", "101", "--no-progress")
 
     other = tmp_path / "other.dev.jsonl"
     other.write_text(json.dumps({"id": "o-1", "question": "q", "relevant": ["x.md"], "corpus": "other"}) + "\n")

@@ -84,6 +84,8 @@ class Command(BaseCommand):
         parser.add_argument("--fusion", choices=("document", "chunk"), default=None,
                             help="overrides SEARCH_FUSION for this run: fuse each leg's documents or its chunks")
         parser.add_argument("--rrf-k", type=float, default=None, help="overrides SEARCH_RRF_K for this run")
+        parser.add_argument("--rerank-depth", type=int, default=None,
+                            help="overrides SEARCH_RERANK_DEPTH for this run (passage re-ranking; 0: off)")
         parser.add_argument("--corpus-root", action="append", type=_corpus_root, default=[],
                             metavar="CORPUS=PATH", help="where a corpus was ingested from (only for the hint "
                                                         "printed when its documents are missing)")
@@ -94,7 +96,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, sets, modes, weights, k, pool, max_per_document, corpus_root, as_json=False,
                no_progress=False, from_feedback=False, set_name=None, no_wait_index=False, fusion=None, rrf_k=None,
-               **options):
+               rerank_depth=None, **options):
         if from_feedback and sets:
             raise CommandError("give eval set files or --from-feedback, not both")
         if not from_feedback and not sets:
@@ -116,6 +118,10 @@ class Command(BaseCommand):
             if not 0 <= rrf_k <= 1000:
                 raise CommandError(f"--rrf-k must be from 0 to 1000, got {rrf_k:g}")
             overrides["SEARCH_RRF_K"] = rrf_k
+        if rerank_depth is not None:
+            if not 0 <= rerank_depth <= 100:
+                raise CommandError(f"--rerank-depth must be from 0 to 100, got {rerank_depth}")
+            overrides["SEARCH_RERANK_DEPTH"] = rerank_depth
         relevant = None
         try:
             if from_feedback:
@@ -152,17 +158,19 @@ class Command(BaseCommand):
             per_document = settings.SEARCH_MAX_CHUNKS_PER_DOCUMENT
             rrf_k = settings.SEARCH_RRF_K
             fusion = settings.SEARCH_FUSION
+            rerank = (settings.SEARCH_RERANK_DEPTH, settings.SEARCH_RERANK_WINDOW)
         summaries = evaluation.report(results)
         if as_json:
             self.stdout.write(json.dumps(
                 {"k": k, "modes": modes, "weights": hybrid_weights, "pool_min": pool_min,
                  "max_chunks_per_document": per_document, "rrf_k": rrf_k, "fusion": fusion,
-                 "results": _json_safe(summaries)}, indent=2))
+                 "rerank_depth": rerank[0], "rerank_window": rerank[1], "results": _json_safe(summaries)}, indent=2))
         else:
             self.stdout.write(evaluation.table(summaries))
             self.stdout.write(f"k={k}; hybrid weights {_format(hybrid_weights)}; pool max(2k, {pool_min}); "
                               f"max chunks per document {per_document or 'unlimited'}; rrf k {rrf_k:g}; "
-                              f"{fusion} fusion")
+                              f"{fusion} fusion" + (f"; passage re-ranking of the first {rerank[0]} documents, "
+                                                    f"windows of {rerank[1]} characters" if rerank[0] else ""))
 
 
     def _wait_for_index(self) -> None:
