@@ -6,7 +6,8 @@ slows both alike. The raw sequence issues the same calls one after the other wit
 embed (the same embedder: the query needs its vector either way), Milvus search (same parameters and
 consistency level), the graph expansion Cypher, the restricted Milvus search, the full-text and
 hydration SQL (the SQL Django compiles for the project's querysets; the hydration also reads the columns a keyword-only
-hit's metadata is built from, as the project's does), and the INSERT of the query log row. Its figure is the sum of
+hit's metadata is built from, as the project's does), with SEARCH_RERANK_DEPTH above 0 the SELECT of the re-ranked
+chunks' contexts, and the INSERT of the query log row. Its figure is the sum of
 those calls' times.
 """
 
@@ -133,6 +134,17 @@ class RawSearch:
         visible = {row[0] for row in rows}
         fused = fusion.fuse({s: [i for i in r if i in visible] for s, r in rankings.items()}, params.weights,
                             limit=params.k)
+        if self.settings.SEARCH_RERANK_DEPTH and len(rankings) > 1:
+            # The passage re-ranking's one store call (retrieval.selectors.chunk_contexts): the contexts of the first
+            # documents' chunks in hand. Its embedding of the windows is the project's own work: no raw equivalent.
+            from retrieval.rerank import in_hand
+
+            document_of = {row[0]: row[1] for row in rows}
+            head = list(dict.fromkeys(document_of[h.chunk_id] for h in fused))[: self.settings.SEARCH_RERANK_DEPTH]
+            chunks = in_hand({s: [i for i in r if i in visible] for s, r in rankings.items()}, document_of, head)
+            contexts = Chunk.objects.filter(chunk_id__in=[c for ids in chunks.values() for c in ids]) \
+                .values_list("chunk_id", "context")
+            timed("pg_contexts", self._sql, self._compiled(contexts))
         log = [{"chunk_id": h.chunk_id, "score": h.score, "sources": h.sources} for h in fused]
         with self.pg.cursor() as cursor:
             timed("pg_log", cursor.execute,
