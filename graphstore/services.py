@@ -25,6 +25,7 @@ from graphstore.schema import (
     EXPECTED_CONSTRAINTS,
     checked_label,
     checked_name,
+    checked_namespace,
     contribution_rows,
     legacy_constraint_rows,
     mention_rows,
@@ -209,12 +210,11 @@ _WIPE = {
 }
 
 
-def wipe_namespace() -> int:
-    """Delete every node (and so every relationship) of this namespace, in batches; nothing else.
-
-    For test clean-up and for retiring a deployment. Returns the number of nodes removed.
+def wipe_namespace(namespace: str | None = None) -> int:
+    """Delete every node (and so every relationship) of this namespace (or of `namespace`), in batches; nothing
+    else. For test clean-up, the warm-up's own namespace and retiring a deployment. Returns the nodes removed.
     """
-    namespace = client.namespace()
+    namespace = checked_namespace(namespace) if namespace is not None else client.namespace()
     return sum(_in_batches(query, "removed", DELETE_BATCH, namespace) for query in _WIPE.values())
 
 

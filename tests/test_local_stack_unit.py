@@ -277,3 +277,46 @@ def test_probing_a_milvus_that_is_still_starting_logs_nothing_of_its_own():
         listener.close()
     assert result.stdout.strip() == "refused"
     assert result.stderr == ""
+
+
+def test_the_neo4j_jvm_options_take_the_heap_then_the_defaults_then_yours():
+    from infrastructure.local.neo4j_engine import jvm_options
+
+    assert jvm_options({}) == ["-Xmx1g", "-XX:+UseG1GC"]
+    assert jvm_options({"NEO4J_HEAP": "512m", "NEO4J_JVM_OPTIONS": "-XX:TieredStopAtLevel=1"}) == [
+        "-Xmx512m", "-XX:+UseG1GC", "-XX:TieredStopAtLevel=1"]
+    # A collector given in NEO4J_JVM_OPTIONS replaces the default one (the JVM refuses two).
+    assert jvm_options({"NEO4J_JVM_OPTIONS": "-XX:+UseSerialGC -Xms1g"}) == ["-Xmx1g", "-XX:+UseSerialGC", "-Xms1g"]
+
+
+def test_the_neo4j_warm_up_rounds_default_and_a_bad_value_is_one_line():
+    from infrastructure.local.neo4j_engine import DEFAULT_WARMUP_ROUNDS, warmup_rounds
+
+    assert warmup_rounds({}) == DEFAULT_WARMUP_ROUNDS > 0
+    assert warmup_rounds({"NEO4J_WARMUP_ROUNDS": "0"}) == 0
+    with pytest.raises(common.StackError, match="NEO4J_WARMUP_ROUNDS must be a whole number >= 0, got 'many'"):
+        warmup_rounds({"NEO4J_WARMUP_ROUNDS": "many"})
+    assert profiles.TEST_PROFILE["NEO4J_WARMUP_ROUNDS"] == "0"  # `make test` starts its tests at once: no warm-up
+
+
+def test_neo4j_starts_its_warm_up_only_when_it_started_the_server_and_down_stops_it(tmp_path, monkeypatch):
+    from infrastructure.local import neo4j_engine
+
+    started, stopped = [], []
+    engine = neo4j_engine.Neo4j(tmp_path)
+    engine.home.mkdir(parents=True)
+    running = {"neo4j": False}
+    monkeypatch.setattr(common.Engine, "up", lambda self: running.update(neo4j=True) or "neo4j: started")
+    monkeypatch.setattr(common.Engine, "down", lambda self, deadline=30.0: "neo4j: stopped")
+    monkeypatch.setattr(neo4j_engine, "pid_alive", lambda pid: running["neo4j"] if pid is None else pid == 4242)
+    monkeypatch.setattr(neo4j_engine, "spawn", lambda command, log, cwd=None: started.append(command) or 4242)
+    monkeypatch.setattr(neo4j_engine.Neo4j, "terminate", lambda self, pid, deadline: stopped.append(pid))
+    monkeypatch.setenv("NEO4J_WARMUP_ROUNDS", "3")
+    assert "warming up in the background (3 rounds" in engine.up()
+    assert started[0][-3:] == ["graph_warmup", "--rounds", "3"] and started[0][1].endswith("manage.py")
+    assert engine.up() == "neo4j: started" and len(started) == 1  # already running: no second warm-up
+    engine.down()
+    assert stopped == [4242] and not engine.warmup_pid_file.exists()
+    monkeypatch.setenv("NEO4J_WARMUP_ROUNDS", "0")
+    running["neo4j"] = False
+    assert engine.up() == "neo4j: started" and len(started) == 1

@@ -8,12 +8,30 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 
-from infrastructure.local.common import REPO_DIR, Engine, StackError, host_port, run, setting, spawn
+from infrastructure.local.common import REPO_DIR, VENV_BIN, Engine, StackError, host_port, pid_alive, run, setting, spawn
 
 SOURCE_DIR = REPO_DIR / "infrastructure" / "local" / "neo4j"
+DEFAULT_WARMUP_ROUNDS = 3
+
+
+def jvm_options(environ=os.environ) -> list[str]:
+    """The JVM's options: heap (NEO4J_HEAP), then the defaults, then NEO4J_JVM_OPTIONS (a GC given there wins)."""
+    heap = environ.get("NEO4J_HEAP") or "1g"
+    extra = shlex.split(environ.get("NEO4J_JVM_OPTIONS") or "")
+    gc_given = any(re.fullmatch(r"-XX:\+Use\w*GC", option) for option in extra)
+    return [f"-Xmx{heap}", *([] if gc_given else ["-XX:+UseG1GC"]), *extra]
+
+
+def warmup_rounds(environ=os.environ) -> int:
+    """NEO4J_WARMUP_ROUNDS: rounds of `manage.py graph_warmup` run in the background after a start (0: none)."""
+    value = (environ.get("NEO4J_WARMUP_ROUNDS") or str(DEFAULT_WARMUP_ROUNDS)).strip()
+    if not value.isdigit():
+        raise StackError(f"neo4j: NEO4J_WARMUP_ROUNDS must be a whole number >= 0, got {value!r}")
+    return int(value)
 
 
 def _java_major(java: str) -> int:
@@ -65,12 +83,40 @@ class Neo4j(Engine):
         if len(password) < 8:
             raise StackError("neo4j: NEO4J_PASSWORD must be at least 8 characters (Neo4j's minimum)")
         return spawn(
-            [java, f"-Xmx{os.environ.get('NEO4J_HEAP', '1g')}", "-XX:+UseG1GC", "-cp", f"{self.jars}/*",
+            [java, *jvm_options(), "-cp", f"{self.jars}/*",
              str(SOURCE_DIR / "Launcher.java")],
             self.log_file,
             env={"NEO4J_HOME_DIR": str(self.home / "dbms"), "NEO4J_BOLT_HOST": host, "NEO4J_BOLT_PORT": str(port),
                  "NEO4J_PASSWORD": password},
         )
+
+    def up(self) -> str:
+        starting = not pid_alive(self.pid())
+        message = super().up()
+        rounds = warmup_rounds()
+        if starting and rounds:
+            log = self.home / "warmup.log"
+            log.unlink(missing_ok=True)
+            pid = spawn([str(VENV_BIN / "python"), str(REPO_DIR / "manage.py"), "graph_warmup", "--rounds",
+                         str(rounds)], log, cwd=REPO_DIR)
+            self.warmup_pid_file.write_text(str(pid))
+            message += f"; warming up in the background ({rounds} rounds, log {log})"
+        return message
+
+    @property
+    def warmup_pid_file(self):
+        return self.home / "warmup.pid"
+
+    def down(self, deadline: float = 30.0) -> str:
+        """Stop a warm-up still running first (it deletes its namespace on SIGTERM), then Neo4j."""
+        try:
+            warmup = int(self.warmup_pid_file.read_text().strip())
+        except (OSError, ValueError):
+            warmup = None
+        if pid_alive(warmup):
+            self.terminate(warmup, 15.0)
+        self.warmup_pid_file.unlink(missing_ok=True)
+        return super().down(deadline)
 
     def probe(self) -> str:
         from neo4j import GraphDatabase

@@ -41,6 +41,8 @@ TEST_PROFILE = {
     "NEO4J_USER": "neo4j",
     "NEO4J_PASSWORD": "neo4j-local-password",
     "NEO4J_DATABASE": "neo4j",
+    # The tests start at once: a background warm-up would only compete with them for the CPU.
+    "NEO4J_WARMUP_ROUNDS": "0",
 }
 
 # The port each store variable must name for the tests to accept it (MILVUS_URI: a server, or a Lite file).

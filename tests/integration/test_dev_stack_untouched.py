@@ -70,6 +70,7 @@ class DevStandIn:
             "NEO4J_URI": f"bolt://127.0.0.1:{self.ports['neo4j']}",
             "NEO4J_PASSWORD": "dev-stand-in-neo4j-pw",
             "NEO4J_HEAP": "512m",
+            "NEO4J_WARMUP_ROUNDS": "0",  # its Neo4j only has to answer; no background warm-up
         }
 
     def launcher(self, *args: str) -> subprocess.CompletedProcess:
