@@ -15,10 +15,12 @@ from urllib.parse import urlsplit, urlunsplit
 ID_PREFIX = "bench"
 DATABASE = "rag_bench"
 MILVUS_SERVER = "http://127.0.0.1:19530"
-COLLECTION = "bench_chunks"
+# BENCH_SUFFIX: other names for the bench's Milvus collections, for two benchmarks on one shared Milvus server.
+_SUFFIX = os.environ.get("BENCH_SUFFIX", "")
+COLLECTION = "bench_chunks" + _SUFFIX
 NAMESPACE = "bench"
-RAW_COLLECTION = "bench_raw_chunks"
-INIT_COLLECTION = "bench_init_chunks"
+RAW_COLLECTION = "bench_raw_chunks" + _SUFFIX
+INIT_COLLECTION = "bench_init_chunks" + _SUFFIX
 
 
 def database_url(name: str) -> str:

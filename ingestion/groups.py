@@ -1,25 +1,30 @@
-"""One group of files through the stores (ingestion.services drives the groups and overlaps them).
+"""One group of files through the stores (ingestion.services drives the groups, ingestion.overlap overlaps
+their writes).
 
 prepare (read, hash, chunk: no database) -> plan (one read of the group's ledger rows and chunk ids: which
 files are unchanged, refused or to write) -> compute (embed all the group's chunks in one call, extract each
-file's concepts: no database) -> write, under the group's document locks (taken in one stable order):
-plan again (what the ledger says now decides), then one PostgreSQL transaction for the group's documents
-and chunks (pending), one Milvus write, in_milvus for all, one Neo4j transaction, in_neo4j for all,
-complete for all. prepare and compute run in the worker thread while the previous group is written; plan
-and write run in the caller's thread (its database connection holds the locks).
+file's concepts: no database) -> under the group's document locks (taken in one stable order): sort (plan
+again: what the ledger says now decides) -> launch (one PostgreSQL transaction for the group's documents and
+chunks, pending; then the Neo4j transaction in the graph thread while the Milvus write runs in the caller's)
+-> land (wait for the graph write, then one ledger UPDATE: both flags and complete, or the flags of the
+stores written and failed). prepare and compute run in the worker thread while the previous group is
+written; sort, launch and land run in the caller's thread (its database connection holds the locks and
+makes every ledger write).
 
 A step that fails leaves every document of the group pending or failed, with the flags of the stores
-already written (reconcile repairs them). A failure that is not an outage (say, one bad document) is
-retried document by document, so one file cannot fail the others.
+written (reconcile repairs them). A failure that is not an outage (say, one bad document) is retried
+document by document, so one file cannot fail the others.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from django.db import DatabaseError, connection
+from django.db import connection
 
 from core import metrics
 from core.retry import StoreUnavailable, describe_error, is_transient
@@ -152,32 +157,16 @@ def compute(items: list[Item], clock) -> None:
             item.failure = failure
 
 
-def write(items: list[Item], report, clock) -> list[str | None]:
-    """Write the group under its documents' locks; returns, per file not skipped, the store whose outage
-    failed it (None otherwise)."""
-    live = [item for item in items if item.skip is None]
-    if not live:
-        return []
-    try:
-        if not connection.in_atomic_block:
-            connection.close_if_unusable_or_obsolete()  # PostgreSQL may have restarted
-        with ledger.documents_lock(item.source.document_id for item in live):
-            return _write_locked(live, report, clock)
-    except DatabaseError as error:  # the locks could not be taken (or released): PostgreSQL is the problem
-        done = {*report.created, *report.updated, *report.unchanged, *(row["document_id"] for row in report.failed)}
-        for item in live:
-            if item.source.document_id not in done:
-                failed(report, item, f"PostgreSQL: {describe_error(error)}", True)
-        return ["PostgreSQL"] * len(live)
-
-
-def _write_locked(live: list[Item], report, clock) -> list[str | None]:
+def sort(live: list[Item], report, clock) -> tuple[dict[int, str | None], list[Item]]:
+    """Under the group's locks: plan again (what the ledger says now decides), report the unchanged, refused
+    and failed items, compute what the first plan did not foresee; returns (outcome of the items done: the
+    store whose outage failed each, or None, by id(item)), the items to write)."""
     try:
         step(clock, "PostgreSQL", plan, live)
     except StepFailed as failure:
         for item in live:
             failed(report, item, str(failure), failure.outage)
-        return [failure.store if failure.outage else None] * len(live)
+        return {id(item): failure.store if failure.outage else None for item in live}, []
     compute(live, clock)  # only what the first plan did not foresee (changed meanwhile, or not planned)
     outcome: dict[int, str | None] = {}
     writing = []
@@ -186,55 +175,117 @@ def _write_locked(live: list[Item], report, clock) -> list[str | None]:
             failed(report, item, f"document id {item.source.document_id} already belongs to "
                                  f"{item.document.source_path!r}, not {item.source.relative!r}: refused, "
                                  "nothing overwritten (ingest it with another --id-prefix)")
+            outcome[id(item)] = None
         elif item.verdict == UNCHANGED:
             report.unchanged.append(item.source.document_id)
             report.chunks += len(item.rows)
             metrics.ingested("unchanged", documents=0, chunks=len(item.rows))
+            outcome[id(item)] = None
         elif item.failure is not None:
             failed(report, item, str(item.failure), item.failure.outage)
             outcome[id(item)] = item.failure.store if item.failure.outage else None
         else:
             writing.append(item)
-    if writing:
-        outcome.update(_write_stores(writing, report, clock))
-    return [outcome.get(id(item)) for item in live]
+    return outcome, writing
 
 
-def _write_stores(writing: list[Item], report, clock) -> dict[int, str | None]:
-    begun: list[Document] = []
+@dataclass
+class Flight:
+    """A group whose ledger rows are pending and whose Milvus and Neo4j writes have been started."""
+    writing: list[Item]
+    written: list[tuple[Document, bool]]
+    graph: Future  # the Neo4j write, in the graph thread: None, or raises StepFailed
+    milvus: StepFailed | None  # the Milvus write's failure (it ran in the caller's thread), if any
+
+
+def launch(writing: list[Item], clock, graphs: ThreadPoolExecutor, before_graph=None) -> Flight:
+    """begin_group (the rows pending in PostgreSQL before any other store is written), then the Neo4j write
+    in the graph thread and the Milvus write here, at the same time. `before_graph` runs between the two (the
+    caller lands its previous group there, so graph writes stay in order). Raises StepFailed(PostgreSQL)."""
+    entries = [ledger.GroupEntry(item.source.document_id, item.source.relative, item.title, item.content_hash,
+                                 item.rows, item.source.metadata) for item in writing]
+    written = step(clock, "PostgreSQL", ledger.begin_group, entries)
+    if before_graph is not None:
+        before_graph()
+    begun = [document for document, _ in written]
+    graph = graphs.submit(_write_graph, clock, [(document, item.extracted) for document, item in zip(begun, writing)])
     try:
-        entries = [ledger.GroupEntry(item.source.document_id, item.source.relative, item.title,
-                                     item.content_hash, item.rows, item.source.metadata) for item in writing]
-        written = step(clock, "PostgreSQL", ledger.begin_group, entries)
-        begun = [document for document, _ in written]
         step(clock, "Milvus", store_sync.write_milvus_group,
              [(document, item.rows, item.vectors, item.stale) for document, item in zip(begun, writing)])
-        step(clock, "PostgreSQL", _mark, begun, {"in_milvus": True})
-        step(clock, "Neo4j", store_sync.write_neo4j_group,
-             [(document, item.extracted) for document, item in zip(begun, writing)])
-        step(clock, "PostgreSQL", _mark, begun, {"in_neo4j": True})
-        step(clock, "PostgreSQL", _mark, begun, {"status": Document.Status.COMPLETE, "last_error": ""})
+        milvus = None
     except StepFailed as failure:
-        reason = str(failure)
-        if begun and failure.store != "PostgreSQL":
-            try:
-                ledger.mark_group_failed(begun, reason)
-            except Exception as error:  # PostgreSQL gone too: the rows stay pending, which reconcile handles
-                reason += f" (and the ledger could not record it: {describe_error(error)})"
-        if len(writing) > 1 and not failure.outage:  # one bad document must not fail the others
-            return {id(item): _write_locked([item], report, clock)[0] for item in writing}
-        for item in writing:
-            failed(report, item, reason, failure.outage)
-        return {id(item): failure.store if failure.outage else None for item in writing}
-    for (document, created), item in zip(written, writing):
+        milvus = failure
+    except BaseException:  # interrupted: the caller lets the locks go, never under a running graph write
+        futures.wait([graph])
+        raise
+    return Flight(writing, written, graph, milvus)
+
+
+def _write_graph(clock, pairs) -> None:
+    """In the graph thread (its own database connection holds the namespace's graph lock)."""
+    step(clock, "Neo4j", _graph_locked, pairs)
+
+
+def _graph_locked(pairs) -> None:
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()  # PostgreSQL may have restarted
+    store_sync.write_neo4j_group(pairs)
+
+
+def land(flight: Flight, report, clock, graphs: ThreadPoolExecutor) -> dict[int, str | None]:
+    """Wait for the group's Neo4j write, record the outcome in one ledger UPDATE (complete when both stores
+    have the group) and report it; returns, by id(item), the store whose outage failed each item, or None."""
+    try:
+        flight.graph.result()
+        graph = None
+    except StepFailed as failure:
+        graph = failure
+    failures = [f for f in (flight.milvus, graph) if f is not None]
+    failure = next((f for f in failures if f.outage), failures[0] if failures else None)
+    begun = [document for document, _ in flight.written]
+    reason = "; ".join(str(f) for f in failures)
+    try:
+        step(clock, "PostgreSQL", lambda: ledger.record_group(begun, milvus=flight.milvus is None,
+                                                               neo4j=graph is None, error=reason or None))
+    except StepFailed as recording:
+        if failure is None:
+            failure, reason = recording, str(recording)
+        else:  # PostgreSQL gone too: the rows stay pending, which reconcile handles
+            reason += f" (and the ledger could not record it: {describe_error(recording.error)})"
+    if failure is not None:
+        return failed_group(flight.writing, failure, reason, report, clock, graphs)
+    for (document, created), item in zip(flight.written, flight.writing):
         (report.created if created else report.updated).append(document.document_id)
         report.chunks += len(item.rows)
         metrics.ingested("written", documents=0, chunks=len(item.rows))
-    return {id(item): None for item in writing}
+    return {id(item): None for item in flight.writing}
 
 
-def _mark(documents: list[Document], fields: dict) -> None:
-    ledger.mark_group(documents, **fields)
+def failed_group(writing: list[Item], failure: StepFailed, reason: str, report, clock,
+                 graphs: ThreadPoolExecutor) -> dict[int, str | None]:
+    """Report a group's failure: an outage fails every document; any other failure is retried document by
+    document (under the caller's locks)."""
+    if len(writing) > 1 and not failure.outage:  # one bad document must not fail the others
+        outcome: dict[int, str | None] = {}
+        for item in writing:
+            outcome.update(write_locked([item], report, clock, graphs))
+        return outcome
+    for item in writing:
+        failed(report, item, reason, failure.outage)
+    return {id(item): failure.store if failure.outage else None for item in writing}
+
+
+def write_locked(live: list[Item], report, clock, graphs: ThreadPoolExecutor) -> dict[int, str | None]:
+    """sort, launch and land one group without overlapping another (the caller holds its locks)."""
+    outcome, writing = sort(live, report, clock)
+    if writing:
+        try:
+            flight = launch(writing, clock, graphs)
+        except StepFailed as failure:  # begin_group: nothing written anywhere
+            outcome.update(failed_group(writing, failure, str(failure), report, clock, graphs))
+        else:
+            outcome.update(land(flight, report, clock, graphs))
+    return outcome
 
 
 def failed(report, item: Item, reason: str, transient: bool = False) -> None:

@@ -5,9 +5,10 @@ format becomes text: ingestion/formats.py; how one group goes through the stores
 Per file: read and extract (bad files are skipped with a reason), hash the bytes, chunk; unchanged content
 (same hash, same chunk ids, status complete) writes nothing. The files to write go in groups of
 INGEST_GROUP_SIZE: PostgreSQL (documents pending + chunks, one transaction) -> Milvus (old rows deleted,
-new ones upserted) -> Neo4j (one transaction) -> complete, each step once per group. While one group is
-written, a worker thread reads, chunks, embeds and extracts the next, so the stores' round trips hide
-behind the embedder.
+new ones upserted) and Neo4j (one transaction) at the same time -> complete (one ledger UPDATE), and a
+group's Neo4j write overlaps the next group's PostgreSQL and Milvus writes (ingestion/overlap.py). While
+one group is written, a worker thread reads, chunks, embeds and extracts the next, so the stores' round
+trips hide behind the embedder.
 
 A failure marks the group's documents failed (a failure that is not an outage is retried file by file, so
 one bad file fails alone) and the run goes on; after OUTAGE_LIMIT consecutive files failed because one
@@ -16,9 +17,10 @@ timeout), and are reported failed. A file whose id the ledger holds for another 
 (failed), never overwritten.
 
 Progress: `progress(done, total, path)` is called when a file is done (a group's files one after the
-other once the group is written); `on_progress(Progress)` also when a stage starts (from either thread),
-with the chunks done so far. The report sums the seconds spent in each stage (read, chunk, embed,
-extract, postgres, milvus, neo4j) over the run, in both threads (so the sum can exceed the wall time).
+other once the group's outcome is recorded, which is while the next group is being written);
+`on_progress(Progress)` also when a stage starts (from any of the threads), with the chunks done so far.
+The report sums the seconds spent in each stage (read, chunk, embed, extract, postgres, milvus, neo4j)
+over the run, in all threads (so the sum can exceed the wall time).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from ingestion.sources import (  # noqa: F401 -- re-exported: the names callers 
     read_source_file, read_text, slugify,
 )
 from ingestion.groups import StepFailed  # noqa: F401 -- re-exported
+from ingestion.overlap import Writer
 from rag_data import services as rag_services
 
 logger = logging.getLogger(__name__)
@@ -162,35 +165,48 @@ def _pipeline(sources, report: IngestReport, size: int, overlap: int, progress, 
     def prepare(batch):
         return groups.prepare(batch, size, overlap, settings.INGEST_MAX_FILE_BYTES, run)
 
-    def write(items, computed) -> None:
+    def finished(items, outcomes) -> None:  # a group is done (the writer calls it, in order)
         nonlocal outages
-        computed.result()
-        if len(outages) >= OUTAGE_LIMIT and len(set(outages[-OUTAGE_LIMIT:])) == 1:
-            for item in items:
-                if item.skip is None:
-                    groups.failed(report, item, f"not attempted: {outages[-1]} unreachable "
-                                                f"({OUTAGE_LIMIT} files in a row failed on it)", transient=True)
-        else:
-            for outage in groups.write(items, report, run):
-                outages = outages + [outage] if outage else []
+        for outage in outcomes:
+            outages = outages + [outage] if outage else []
         for item in items:
             if item.skip is not None:
                 report.skipped.append({"path": str(item.source.path), "reason": item.skip})
             run.file_done(str(item.source.path))
 
-    # One worker: it prepares and computes group N+1 while this thread writes group N (and plans, since
-    # the ledger is read on this thread's connection).
+    def write(items, computed) -> None:
+        computed.result()
+        if outages:  # files are failing on an outage: the group in flight's outcome decides what comes next
+            writer.finish()
+        if len(outages) >= OUTAGE_LIMIT and len(set(outages[-OUTAGE_LIMIT:])) == 1:
+            writer.finish()
+            for item in items:
+                if item.skip is None:
+                    groups.failed(report, item, f"not attempted: {outages[-1]} unreachable "
+                                                f"({OUTAGE_LIMIT} files in a row failed on it)", transient=True)
+            finished(items, [])
+        else:
+            writer.write(items)
+
+    # One worker prepares and computes group N+1 while this thread writes group N (and plans, since the
+    # ledger is read on this thread's connection); the writer overlaps N's graph write with N+1's
+    # PostgreSQL and Milvus writes (ingestion/overlap.py).
+    writer = Writer(report, run, finished)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as pool:
-        prepared = pool.submit(prepare, batches[0]) if batches else None
-        held = None
-        for index in range(len(batches)):
-            items = prepared.result()
-            groups.preplan(items)
-            computed = pool.submit(groups.compute, items, run)
-            if index + 1 < len(batches):
-                prepared = pool.submit(prepare, batches[index + 1])
+        try:
+            prepared = pool.submit(prepare, batches[0]) if batches else None
+            held = None
+            for index in range(len(batches)):
+                items = prepared.result()
+                groups.preplan(items)
+                computed = pool.submit(groups.compute, items, run)
+                if index + 1 < len(batches):
+                    prepared = pool.submit(prepare, batches[index + 1])
+                if held is not None:
+                    write(*held)
+                held = (items, computed)
             if held is not None:
                 write(*held)
-            held = (items, computed)
-        if held is not None:
-            write(*held)
+            writer.finish()
+        finally:
+            writer.close()

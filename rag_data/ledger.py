@@ -1,12 +1,13 @@
 """Status transitions of the ingestion ledger (Document rows), the only code that changes them.
 
 The order is what keeps the ledger honest after a crash at any point:
-pending (PostgreSQL rows written, in_postgres) -> in_milvus -> in_neo4j -> complete, each step a separate
-UPDATE after the store write succeeded (for a group of documents, one UPDATE per step: begin_group,
-mark_group). `complete` is set last, and the database refuses it unless all
-three flags are true; any rewrite first drops the document back to pending. A deletion first records
-`deleting`, so an interrupted one is finished by reconcile. The writers' locks are in rag_data.locks (their
-names are kept here for the callers that use them through the ledger).
+pending (PostgreSQL rows written, in_postgres) -> in_milvus -> in_neo4j -> complete, each flag set by an
+UPDATE after its store write succeeded (for a group of documents: begin_group, then, since ingestion writes
+Milvus and Neo4j at the same time, one record_group setting both flags and the status). `complete` is set
+last, and the database refuses it unless all three flags are true; any rewrite first drops the document
+back to pending. A deletion first records `deleting`, so an interrupted one is finished by reconcile. The
+writers' locks are in rag_data.locks (their names are kept here for the callers that use them through the
+ledger).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from django.utils import timezone
 
 from core.retry import describe_error
 # The writers' locks, for the callers (ingestion, bench) that take them through the ledger.
-from rag_data.locks import document_lock, documents_lock, graph_lock, held_document_locks  # noqa: F401
+from rag_data.locks import (  # noqa: F401
+    LocksBusy, document_lock, documents_lock, graph_lock, held_document_locks,
+)
 from rag_data.models import Chunk, Document
 
 Status = Document.Status
@@ -124,6 +127,19 @@ def mark_group(documents: Sequence[Document], **fields) -> None:
     for document in documents:
         for name, value in fields.items():
             setattr(document, name, value)
+
+
+def record_group(documents: Sequence[Document], *, milvus: bool, neo4j: bool,
+                 error: BaseException | str | None = None) -> None:
+    """A group's outcome once its Milvus and Neo4j writes (run at the same time) are over, in one UPDATE: the
+    flag of each store written, and complete (only when both were written and nothing failed) or failed with
+    the one-line reason. The database still refuses `complete` unless all three flags are set."""
+    fields = {name: True for name, written in (("in_milvus", milvus), ("in_neo4j", neo4j)) if written}
+    if error is None and milvus and neo4j:
+        fields.update(status=Status.COMPLETE, last_error="")
+    else:
+        fields.update(status=Status.FAILED, last_error=_reason(error or "not written to every store"))
+    mark_group(documents, **fields)
 
 
 def mark_group_failed(documents: Sequence[Document], error: BaseException | str) -> None:

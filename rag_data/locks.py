@@ -30,17 +30,30 @@ def document_lock(document_id: str):
         yield
 
 
+class LocksBusy(Exception):
+    """documents_lock(wait=False) found some of the locks held by another session (it holds none of them)."""
+
+
 @contextlib.contextmanager
-def documents_lock(document_ids: Iterable[str]):
+def documents_lock(document_ids: Iterable[str], *, wait: bool = True):
     """document_lock for a group of documents, taken in one statement in the order of their lock keys.
 
     Every holder of several document locks takes them in that one order, so two group writers wait for
     each other but never deadlock; single-document holders (reconcile, delete) never hold two at once.
+    A holder that already holds a group's locks and wants a second group's (ingestion's overlapped groups)
+    must not wait for them while holding the first: it asks with wait=False, which takes all of them or
+    none and raises LocksBusy, and then lets the first group go before it waits.
     """
     keys = sorted({_key(document_id) for document_id in document_ids})
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(pg_advisory_lock(k)) FROM unnest(%s::bigint[]) AS t(k)",
-                       [keys])
+        if wait:
+            cursor.execute("SELECT count(pg_advisory_lock(k)) FROM unnest(%s::bigint[]) AS t(k)", [keys])
+        else:
+            cursor.execute("SELECT k FROM unnest(%s::bigint[]) AS t(k) WHERE pg_try_advisory_lock(k)", [keys])
+            taken = [row[0] for row in cursor.fetchall()]
+            if len(taken) < len(keys):
+                _unlock("SELECT count(pg_advisory_unlock(k)) FROM unnest(%s::bigint[]) AS t(k)", [taken])
+                raise LocksBusy(f"{len(keys) - len(taken)} of {len(keys)} document locks are held elsewhere")
     try:
         yield
     finally:

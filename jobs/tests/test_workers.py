@@ -15,6 +15,7 @@ from jobs.tests.support import wait_for, workers
 from rag_data import locks
 from rag_data.models import Document
 from tests.reliability import support
+from vectorstore.selectors import chunk_ids_for_documents
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -95,10 +96,12 @@ def test_a_worker_killed_mid_job_leaves_the_document_pending_and_another_worker_
         settings, tmp_path, queue_stores):
     document_id = f"{queue_stores}-killed"
     submission = submit_document(name="k.md", data=text(7), content_type=None, document_id=document_id, metadata={})
-    # Hold the graph lock the job needs for its Neo4j write: the job stops there, after PostgreSQL and Milvus.
+    # Hold the graph lock the job needs for its Neo4j write: the job stops there, after PostgreSQL and Milvus
+    # (written while the graph write waits; their flags are recorded only once both are over).
     with locks.graph_lock(settings.RAG_NAMESPACE):
         with workers(settings, tmp_path, 1) as first:
-            wait_for(lambda: Document.objects.filter(document_id=document_id, in_milvus=True).exists(), 120,
+            wait_for(lambda: Document.objects.filter(document_id=document_id, in_postgres=True).exists()
+                     and chunk_ids_for_documents([document_id]).get(document_id), 120,
                      "the job to reach its Neo4j write", first)
             assert get_job(submission.job_id).status == "doing"
             first[0].kill()
