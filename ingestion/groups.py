@@ -24,7 +24,7 @@ from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from core import metrics
 from core.retry import StoreUnavailable, describe_error, is_transient
@@ -223,7 +223,12 @@ def launch(writing: list[Item], clock, graphs: ThreadPoolExecutor, before_graph=
 
 def _write_graph(clock, pairs) -> None:
     """In the graph thread (its own database connection holds the namespace's graph lock)."""
-    step(clock, "Neo4j", _graph_locked, pairs)
+    try:
+        step(clock, "Neo4j", _graph_locked, pairs)
+    except StepFailed as failure:
+        if isinstance(failure.error, DatabaseError):  # the graph lock: PostgreSQL failed, not Neo4j
+            raise StepFailed("PostgreSQL", failure.error) from failure.error
+        raise
 
 
 def _graph_locked(pairs) -> None:
