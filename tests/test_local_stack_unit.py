@@ -282,11 +282,22 @@ def test_probing_a_milvus_that_is_still_starting_logs_nothing_of_its_own():
 def test_the_neo4j_jvm_options_take_the_heap_then_the_defaults_then_yours():
     from infrastructure.local.neo4j_engine import jvm_options
 
-    assert jvm_options({}) == ["-Xmx1g", "-XX:+UseG1GC"]
+    assert jvm_options({}) == ["-Xmx1g", "-Xms1g", "-XX:+UseSerialGC"]
     assert jvm_options({"NEO4J_HEAP": "512m", "NEO4J_JVM_OPTIONS": "-XX:TieredStopAtLevel=1"}) == [
-        "-Xmx512m", "-XX:+UseG1GC", "-XX:TieredStopAtLevel=1"]
+        "-Xmx512m", "-Xms512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]
     # A collector given in NEO4J_JVM_OPTIONS replaces the default one (the JVM refuses two).
-    assert jvm_options({"NEO4J_JVM_OPTIONS": "-XX:+UseSerialGC -Xms1g"}) == ["-Xmx1g", "-XX:+UseSerialGC", "-Xms1g"]
+    assert jvm_options({"NEO4J_JVM_OPTIONS": "-XX:+UseG1GC -Xms256m"}) == ["-Xmx1g", "-Xms1g", "-XX:+UseG1GC", "-Xms256m"]
+
+
+def test_the_launched_neo4j_runs_with_the_generated_options(tmp_path, monkeypatch):
+    from infrastructure.local import neo4j_engine
+
+    launched = []
+    monkeypatch.setattr(neo4j_engine.Neo4j, "_tools", lambda self: ("/usr/bin/java", "/usr/bin/mvn"))
+    monkeypatch.setattr(neo4j_engine, "spawn", lambda command, log, env=None: launched.append(command) or 1)
+    monkeypatch.setenv("NEO4J_JVM_OPTIONS", "-XX:TieredStopAtLevel=1")
+    neo4j_engine.Neo4j(tmp_path).launch()
+    assert launched[0][1:6] == ["-Xmx1g", "-Xms1g", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp"]
 
 
 def test_the_neo4j_warm_up_rounds_default_and_a_bad_value_is_one_line():

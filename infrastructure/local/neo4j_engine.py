@@ -19,11 +19,13 @@ DEFAULT_WARMUP_ROUNDS = 3
 
 
 def jvm_options(environ=os.environ) -> list[str]:
-    """The JVM's options: heap (NEO4J_HEAP), then the defaults, then NEO4J_JVM_OPTIONS (a GC given there wins)."""
+    """The JVM's options: a fixed heap (NEO4J_HEAP), the serial collector, then NEO4J_JVM_OPTIONS (later options
+    win; a collector given there replaces the serial one). Serial with a fixed heap cost Neo4j 1.5-2.5 CPU-s less
+    than G1 on an ingest of the Django docs tree, cold and warm, on 2 cores (BENCHMARKS.md, "Cold start")."""
     heap = environ.get("NEO4J_HEAP") or "1g"
     extra = shlex.split(environ.get("NEO4J_JVM_OPTIONS") or "")
     gc_given = any(re.fullmatch(r"-XX:\+Use\w*GC", option) for option in extra)
-    return [f"-Xmx{heap}", *([] if gc_given else ["-XX:+UseG1GC"]), *extra]
+    return [f"-Xmx{heap}", f"-Xms{heap}", *([] if gc_given else ["-XX:+UseSerialGC"]), *extra]
 
 
 def warmup_rounds(environ=os.environ) -> int:
