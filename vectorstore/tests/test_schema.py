@@ -173,6 +173,8 @@ def row(**changes):
     [
         (row(embedding=[0.1] * 3), "embedding has 3 dimensions, expected 384"),
         (row(embedding=[float("nan")] * 384), "NaN or infinity"),
+        (row(embedding=[0.1] * 383 + [float("-inf")]), "NaN or infinity"),
+        (row(embedding=[1e308] * 383 + [float("nan")]), "NaN or infinity"),
         (row(embedding="abc"), "list of numbers"),
         (row(embedding=["x"] * 384), "only numbers"),
         (row(chunk_id="é" * 65), "chunk_id is 130 bytes in UTF-8, the limit is 128"),
@@ -221,3 +223,8 @@ def test_uri_helpers(settings):
     settings.MILVUS_TOKEN = "tok-secret-value"
     assert safe_uri("https://root:pw-secret@h:19530") == "https://root:***@h:19530"
     assert "tok-secret-value" not in safe_uri("http://h/?token=tok-secret-value")
+
+
+def test_a_vector_of_finite_numbers_whose_sum_overflows_is_valid():
+    vector = schema.checked_vector([1e308] * 383 + [2], "row 0")
+    assert len(vector) == 384 and vector[-1] == 2.0 and isinstance(vector[-1], float)
