@@ -23,7 +23,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from bench.graph_write import _TICK
 
@@ -84,8 +83,10 @@ def restart(wait_warmup: bool = True) -> dict:
 
 
 def _database_url(name: str) -> str:
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    return urlunsplit(parts._replace(path=f"/{name}"))
+    """The stack's PostgreSQL (DATABASE_URL, or the local stack's default as `make run` uses) with another database."""
+    from bench.stack import database_url
+
+    return database_url(name)
 
 
 def _admin(sql: str) -> None:
