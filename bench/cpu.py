@@ -6,12 +6,14 @@ the cores gives the floor no amount of overlapping can beat (`floor_s`): if that
 goal cannot be met on this machine by scheduling, only by doing less work.
 
 A server is found by the port it listens on (the addresses in the settings); its CPU is its own, its live
-children's (PostgreSQL's backends) and its reaped children's (a backend that exited during the step).
+children's (PostgreSQL's backends) and its reaped children's (a backend that exited during the step, once the
+server has reaped it: one that exits at the very end of a step may fall outside it).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
@@ -94,3 +96,24 @@ def describe(cpu: dict | None) -> str:
         return "CPU-s: not measured"
     parts = [f"client {cpu['client_s']}"] + [f"{name} {value}" for name, value in cpu["servers_s"].items()]
     return f"CPU-s: {', '.join(parts)} = {cpu['total_s']} (floor on {cpu['cores']} cores {cpu['floor_s']} s)"
+
+
+def wait_quiet(pids: dict[str, int] | None = None, *, below: float = 0.25, seconds: float = 2.0,
+               timeout: float = 120.0) -> float:
+    """Wait until the servers together use less than `below` of a core for `seconds` in a row (at most `timeout`);
+    returns the seconds waited. Why: Milvus seals, indexes and compacts in the background for tens of seconds
+    after a write returns (at 100k rows: 15-20 CPU-s), which would otherwise be counted in the next measurement."""
+    pids = listening_pids(server_ports()) if pids is None else pids
+    started = time.monotonic()
+    quiet_since, before = None, sum(snapshot(pids).values())
+    while time.monotonic() - started < timeout:
+        time.sleep(0.5)
+        now = sum(snapshot(pids).values())
+        busy, before = (now - before) / 0.5, now
+        if busy >= below:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= seconds:
+            break
+    return round(time.monotonic() - started, 1)

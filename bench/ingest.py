@@ -59,7 +59,7 @@ def run(sizes: list[int], workdir: Path, *, raw_milvus_batch: int | None = None,
         baselines = []
         for name, func, arg in (("Milvus", raw.milvus_insert, batch), ("Neo4j", raw.neo4j_unwind, raw_docs_per_tx),
                                 ("PostgreSQL", raw.postgres_copy, raw_docs_per_tx)):
-            log(f"ingest {chunks}: raw {name}")
+            log(f"ingest {chunks}: raw {name} (after {cpu.wait_quiet()} s for the servers to go quiet)")
             with cpu.measured() as used:
                 started = time.process_time()
                 baseline = func(prepared, arg)
@@ -111,6 +111,7 @@ def initialise_stores() -> None:
 def child(directory: Path, *flags: str) -> dict:
     """Run the project's ingestion in a fresh interpreter; its JSON line, plus the servers' CPU-seconds meanwhile
     (bench.cpu; the child's own CPU is what it spent inside the measured call, all threads)."""
+    quiet = cpu.wait_quiet()
     with cpu.measured() as used:
         process = subprocess.Popen([sys.executable, "-m", "bench.ingest", str(directory), *flags],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
@@ -118,7 +119,7 @@ def child(directory: Path, *flags: str) -> dict:
     if process.returncode != 0:
         raise RuntimeError(f"ingest child failed ({process.returncode}): {stderr.strip()[-2000:]}")
     result = json.loads(stdout.strip().splitlines()[-1])
-    result["cpu"] = cpu.add_client(used, result.pop("client_cpu_s", 0.0))
+    result["cpu"] = {**cpu.add_client(used, result.pop("client_cpu_s", 0.0)), "waited_for_quiet_s": quiet}
     return result
 
 
