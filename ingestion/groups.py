@@ -262,6 +262,7 @@ def land(flight: Flight, report, clock, graphs: ThreadPoolExecutor) -> dict[int,
     for (document, created), item in zip(flight.written, flight.writing):
         (report.created if created else report.updated).append(document.document_id)
         report.chunks += len(item.rows)
+        report.chunks_written += len(item.rows)
         metrics.ingested("written", documents=0, chunks=len(item.rows))
     return {id(item): None for item in flight.writing}
 

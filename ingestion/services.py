@@ -61,6 +61,7 @@ class IngestReport:
     skipped: list[dict] = field(default_factory=list)  # {"path", "reason"}
     failed: list[dict] = field(default_factory=list)  # {"path", "document_id", "reason", "transient"}
     chunks: int = 0  # chunks of the files done (written or found unchanged)
+    chunks_written: int = 0  # of those, the chunks written (the share that decides a statistics refresh)
     stage_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
 
     def counts(self) -> dict[str, int]:
@@ -151,7 +152,7 @@ def _refresh_statistics(report: IngestReport) -> None:
     """Fresh keyword statistics after a large write (rag_data.services.refresh_search_statistics); a failure only
     leaves them to autovacuum, so it is a warning, never a failed ingest."""
     try:
-        rag_services.refresh_search_statistics(report.chunks if report.created or report.updated else 0)
+        rag_services.refresh_search_statistics(report.chunks_written)
     except DatabaseError as error:
         logger.warning("keyword statistics not refreshed (%s); autovacuum will", type(error).__name__)
 

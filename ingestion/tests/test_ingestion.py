@@ -74,6 +74,8 @@ def test_changed_file_replaces_its_chunks_everywhere(stores, corpus):
                                      "Quantum annealing uses qubits; qubits tunnel.\n")
     report = ingest_paths([corpus])
     assert report.updated == [document.document_id] and len(report.unchanged) == 3
+    # Only the rewritten file's chunks count as written (they decide whether keyword statistics are refreshed).
+    assert report.chunks_written == document.chunks.count() < report.chunks == Chunk.objects.count()
     state = assert_stores_agree()
     assert not old_chunks & state[document.document_id]
     assert not old_chunks & set(Chunk.objects.values_list("chunk_id", flat=True))
