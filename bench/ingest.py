@@ -64,11 +64,6 @@ def run(sizes: list[int], workdir: Path, *, raw_milvus_batch: int | None = None,
                 started = time.process_time()
                 baseline = func(prepared, arg)
             baselines.append({**baseline, "cpu": cpu.add_client(used, time.process_time() - started)})
-            if name == "Milvus":
-                # Milvus seals and indexes the inserted rows in the background for tens of seconds after the
-                # inserts return (at 100k: ~20 CPU-s, which fell into the raw Neo4j run and slowed it): dropped
-                # at once, so that no baseline pays for another's background work.
-                stack.drop_collection(stack.RAW_COLLECTION)
         del prepared
         initialise_stores()
         log(f"ingest {chunks}: project, vectors and concepts precomputed (child process)")

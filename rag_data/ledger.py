@@ -142,10 +142,6 @@ def record_group(documents: Sequence[Document], *, milvus: bool, neo4j: bool,
     mark_group(documents, **fields)
 
 
-def mark_group_failed(documents: Sequence[Document], error: BaseException | str) -> None:
-    mark_group(documents, status=Status.FAILED, last_error=_reason(error))
-
-
 def reopen(document: Document, *, milvus: bool = False, neo4j: bool = False) -> None:
     """Before rewriting a store from PostgreSQL: pending, and that store's flag cleared."""
     _update(document, status=Status.PENDING, in_postgres=True, **_cleared_flags(milvus=milvus, neo4j=neo4j))
