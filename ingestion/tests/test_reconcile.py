@@ -106,10 +106,18 @@ def test_killing_milvus_mid_ingest_then_reconcile_leaves_the_stores_identical(ne
 
     progress: list[int] = []
     result: dict = {}
+    milvus_stopped = threading.Event()
+
+    def hold_at_40(done, total, path):
+        # The ingest waits here (once) until Milvus is down: an ingest faster than `stack down` must not
+        # finish all 200 files first, as it did once ingestion overlapped the stores.
+        progress.append(done)
+        if done == 40:
+            milvus_stopped.wait(timeout=300)
 
     def run_ingest():
         try:
-            result["report"] = ingest_paths([tmp_path], progress=lambda done, total, path: progress.append(done))
+            result["report"] = ingest_paths([tmp_path], progress=hold_at_40)
         except Exception as error:  # reported by the main thread
             result["error"] = error
         finally:
@@ -121,9 +129,11 @@ def test_killing_milvus_mid_ingest_then_reconcile_leaves_the_stores_identical(ne
         eventually(lambda: len(progress) >= 40 or not worker.is_alive(), timeout=300, interval=0.2)
         assert len(progress) >= 40, f"the ingest did not get going: {result or 'still running'}"
         stack("down", "milvus")
+        milvus_stopped.set()
         worker.join(timeout=900)
         assert not worker.is_alive()
     finally:
+        milvus_stopped.set()
         stack("up", "milvus")
     report = result["report"]
     assert report.failed and report.created, report.counts()
