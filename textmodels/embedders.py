@@ -1,5 +1,5 @@
-"""Pluggable embedders (setting EMBEDDER): wordllama (default), hashing, any OpenAI-compatible endpoint,
-sentence-transformers. Names, default models and vector sizes are in core/embedder_catalog.py.
+"""Pluggable embedders (setting EMBEDDER): wordllama (default), minilm (textmodels/minilm.py), hashing, any
+OpenAI-compatible endpoint, sentence-transformers. Names, default models and vector sizes are in core/embedder_catalog.py.
 
 - wordllama: a real semantic model (256 dimensions) whose weights and tokenizer ship inside the
   `wordllama` wheel: no network, no torch, ~1.6k chunks of 1,000 characters per second on one core. The
@@ -27,13 +27,10 @@ from django.conf import settings
 
 from core.retry import call_with_retry
 from core import embedder_catalog as catalog
+from textmodels.errors import EmbedderError
 from textmodels.openai_http import post_json
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-
-
-class EmbedderError(Exception):
-    """The embedder is misconfigured or answered something unusable; the message says what to fix."""
 
 
 def _normalised(vector: list[float]) -> list[float]:
@@ -258,6 +255,13 @@ def _embedder(kind, dim, url, model, timeout, batch_size, _key_fingerprint):
         return SentenceTransformersEmbedder(model=model, dim=dim, batch_size=batch_size)
     if canonical == "hashing":
         return HashingEmbedder(dim=dim)
+    if canonical == "minilm":
+        from textmodels.minilm import MiniLMEmbedder
+
+        if dim != catalog.MINILM_DIM:
+            raise EmbedderError(f"EMBEDDER=minilm makes {catalog.MINILM_DIM}-dimensional vectors but EMBEDDING_DIM is "
+                                f"{dim}; unset EMBEDDING_DIM")
+        return MiniLMEmbedder()
     if canonical == "wordllama":
         if dim != catalog.WORDLLAMA_DIM:
             raise EmbedderError(f"EMBEDDER=wordllama makes {catalog.WORDLLAMA_DIM}-dimensional vectors but "

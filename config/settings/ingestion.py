@@ -13,14 +13,16 @@ _read = cfg.EnvReader(os.environ)  # the environment, with .env read by config.s
 _embedder_given = _read.str("EMBEDDER", "wordllama")
 EMBEDDER = embedder_catalog.canonical(_embedder_given)
 if EMBEDDER is None:
-    raise cfg.ConfigError("EMBEDDER", "expected wordllama, hashing (formerly offline), openai or sentence-transformers, "
+    raise cfg.ConfigError("EMBEDDER", "expected wordllama, minilm, hashing (formerly offline), openai or "
+                          "sentence-transformers, "
                           f"got {_embedder_given!r}")
 EMBEDDER_URL = values.http_url(_read, "EMBEDDER_URL", "", required=EMBEDDER == "openai")
 EMBEDDER_API_KEY = _read.raw("EMBEDDER_API_KEY", "")
 EMBEDDER_MODEL = _read.str("EMBEDDER_MODEL", "") or embedder_catalog.DEFAULT_MODELS[EMBEDDER]
-if EMBEDDER == "wordllama" and EMBEDDER_MODEL != embedder_catalog.WORDLLAMA_MODEL:
-    raise cfg.ConfigError("EMBEDDER_MODEL", f"EMBEDDER=wordllama ships only the {embedder_catalog.WORDLLAMA_MODEL!r} "
-                          f"model (no download), got {EMBEDDER_MODEL!r}; unset EMBEDDER_MODEL")
+if EMBEDDER in ("wordllama", "minilm") and EMBEDDER_MODEL != embedder_catalog.DEFAULT_MODELS[EMBEDDER]:
+    raise cfg.ConfigError("EMBEDDER_MODEL", f"EMBEDDER={EMBEDDER} ships only the "
+                          f"{embedder_catalog.DEFAULT_MODELS[EMBEDDER]!r} model (no download), got {EMBEDDER_MODEL!r}; "
+                          "unset EMBEDDER_MODEL")
 if EMBEDDER == "hashing":
     EMBEDDER_MODEL = embedder_catalog.HASHING_MODEL  # no model: the name only identifies the algorithm
 # EMBEDDING_DIM follows the embedder when unset; it is required for a model whose size is not known here.

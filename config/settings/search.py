@@ -4,7 +4,9 @@ import os
 
 from config import env as cfg
 from config import env_values as values
+from config.settings.ingestion import EMBEDDER
 from config.settings.stores import MILVUS_TIMEOUT, NEO4J_TIMEOUT
+from core.embedder_catalog import fusion_defaults
 
 _read = cfg.EnvReader(os.environ)  # the environment, with .env read by config.settings.base
 
@@ -29,14 +31,17 @@ SEARCH_MAX_ABANDONED = _read.int("SEARCH_MAX_ABANDONED", 4, minimum=1, maximum=2
 if SEARCH_MAX_ABANDONED >= SEARCH_WORKERS:
     raise cfg.ConfigError("SEARCH_MAX_ABANDONED", f"must be below SEARCH_WORKERS ({SEARCH_WORKERS}), got "
                           f"{SEARCH_MAX_ABANDONED}: otherwise stuck searches can hold every worker")
+# The keyword weight's and the RRF constant's defaults follow EMBEDDER (core/embedder_catalog.FUSION_DEFAULTS):
+# keyword 4 and constant 0 against wordllama's vector leg, 1 and 5 against minilm's (docs/evaluation.md 4 and 7).
+_fusion = fusion_defaults(EMBEDDER)
 SEARCH_WEIGHTS = {
     "vector": _read.float("SEARCH_WEIGHT_VECTOR", 1.0, minimum=0.0, maximum=100),
     "graph": _read.float("SEARCH_WEIGHT_GRAPH", 0.25, minimum=0.0, maximum=100),
-    "keyword": _read.float("SEARCH_WEIGHT_KEYWORD", 4.0, minimum=0.0, maximum=100),
+    "keyword": _read.float("SEARCH_WEIGHT_KEYWORD", _fusion["keyword"], minimum=0.0, maximum=100),
 }
 # Reciprocal rank fusion constant: score = weight / (SEARCH_RRF_K + rank). Small values favour each leg's top
-# ranks; 0 (with keyword weight 4) was chosen on the dev sets (docs/evaluation.md), 60 is the textbook value.
-SEARCH_RRF_K = _read.float("SEARCH_RRF_K", 0.0, minimum=0.0, maximum=1000)
+# ranks; 60 is the textbook value.
+SEARCH_RRF_K = _read.float("SEARCH_RRF_K", _fusion["rrf_k"], minimum=0.0, maximum=1000)
 # What each leg's ranks rank before they are summed: "document" (a document where its best chunk ranks: legs that
 # found different chunks of one document agree on it) or "chunk" (only the very same chunk agrees). Dev sets.
 SEARCH_FUSION = _read.choice("SEARCH_FUSION", "document", ("DOCUMENT", "CHUNK")).lower()

@@ -117,8 +117,8 @@ def test_wordllama_with_another_dimension_is_refused(settings):
     ({"EMBEDDER": "openai", "EMBEDDER_URL": "http://127.0.0.1:9/v1", "EMBEDDER_MODEL": "mine"},
      "configuration error: EMBEDDING_DIM: required with EMBEDDER=openai and EMBEDDER_MODEL=mine "
      "(the size of its vectors is not known here)"),
-    ({"EMBEDDER": "fasttext"}, "configuration error: EMBEDDER: expected wordllama, hashing (formerly offline), "
-                               "openai or sentence-transformers, got 'fasttext'"),
+    ({"EMBEDDER": "fasttext"}, "configuration error: EMBEDDER: expected wordllama, minilm, hashing (formerly "
+                               "offline), openai or sentence-transformers, got 'fasttext'"),
 ])
 def test_embedding_dim_follows_the_embedder(env, line):
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("EMBEDD", "DJANGO_"))}
