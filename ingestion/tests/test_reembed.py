@@ -194,3 +194,17 @@ def test_a_collection_with_the_chunk_text_is_searchable_then_rebuilt_without_it(
     assert selectors.search(vectors[0], k=1)[0]["chunk_id"] == chunks[0].chunk_id
     assert len(ingest_paths([corpus]).unchanged) == 4  # writable again
     assert _run().strip().endswith("nothing to do")
+
+
+def test_reembed_to_minilm_rebuilds_with_the_transformer(stores, corpus, settings, cleanup):
+    """The quality option (docs/embedders.md): an existing collection is rebuilt with EMBEDDER=minilm and searched."""
+    assert not ingest_paths([corpus]).failed
+    chunks = Chunk.objects.count()
+    _use(settings, {"EMBEDDER": "minilm", "EMBEDDING_DIM": 384, "EMBEDDER_MODEL": "all-MiniLM-L6-v2-int8"})
+    text = _run("--batch-size", "64")
+    assert "built by EMBEDDER=minilm (model all-MiniLM-L6-v2-int8, 384 dims)" in text
+    assert selectors.count_chunks() == chunks
+    assert selectors.collection_status()["embedder"] == {"embedder": "minilm", "model": "all-MiniLM-L6-v2-int8",
+                                                         "dim": 384}
+    hits = selectors.search(get_embedder().embed(["knowledge graph concepts"])[0], k=1)
+    assert "knowledge graph" in Chunk.objects.get(chunk_id=hits[0]["chunk_id"]).text.lower()

@@ -1,10 +1,8 @@
 """EMBEDDER=minilm: the real int8 ONNX model from its wheel, offline, with word order and meaning in its vectors."""
 
 import os
-import socket
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,8 +11,7 @@ from core import embedder_catalog as catalog
 from textmodels import minilm
 from textmodels.embedders import EmbedderError, configured_identity, get_embedder
 from textmodels.minilm import MiniLMEmbedder, MiniLMError
-
-REPO = Path(__file__).resolve().parents[2]
+from textmodels.tests.offline import REPO, run_without_network
 
 
 @pytest.fixture(scope="module")
@@ -44,19 +41,8 @@ def test_vectors_are_unit_384_dimensional_and_independent_of_the_batch(embedder)
 
 
 def test_loads_in_a_fresh_process_without_network():
-    code = (
-        "import socket\n"
-        "def refuse(*a, **k): raise OSError('no network')\n"
-        "socket.socket.connect = refuse; socket.create_connection = refuse\n"
-        "from textmodels.minilm import MiniLMEmbedder\n"
-        "print(len(MiniLMEmbedder().embed(['hello'])[0]))\n"
-    )
-    env = {**{k: v for k, v in os.environ.items() if "PROXY" not in k.upper()}, "HOME": "/nonexistent",
-           "XDG_CACHE_HOME": "/nonexistent", "DJANGO_SETTINGS_MODULE": "config.settings"}
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
-                            timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "384"
+    assert run_without_network("from textmodels.minilm import MiniLMEmbedder\n"
+                               "print(len(MiniLMEmbedder().embed(['hello'])[0]))") == "384"
 
 
 def test_a_changed_model_file_is_one_line_saying_what_to_reinstall(monkeypatch, tmp_path):

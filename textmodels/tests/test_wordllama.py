@@ -5,16 +5,14 @@ import os
 import socket
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from core import embedder_catalog as catalog
+from textmodels.tests.offline import REPO, run_without_network
 from textmodels.embedders import (
     EmbedderError, HashingEmbedder, WordLlamaEmbedder, configured_identity, get_embedder, load_wordllama,
 )
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _cosine(a, b):
@@ -61,19 +59,8 @@ def test_loads_with_the_network_refused(monkeypatch):
 
 def test_loads_in_a_fresh_process_without_network():
     """A process with no proxy, no cache and every socket connect refused still loads and embeds."""
-    code = (
-        "import socket\n"
-        "def refuse(*a, **k): raise OSError('no network')\n"
-        "socket.socket.connect = refuse; socket.create_connection = refuse\n"
-        "from textmodels.embedders import WordLlamaEmbedder\n"
-        "print(len(WordLlamaEmbedder().embed(['hello'])[0]))\n"
-    )
-    env = {**{k: v for k, v in os.environ.items() if "PROXY" not in k.upper()}, "HOME": "/nonexistent",
-           "XDG_CACHE_HOME": "/nonexistent", "DJANGO_SETTINGS_MODULE": "config.settings"}
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
-                            timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "256"
+    assert run_without_network("from textmodels.embedders import WordLlamaEmbedder\n"
+                               "print(len(WordLlamaEmbedder().embed(['hello'])[0]))") == "256"
 
 
 def test_settings_choose_it_and_load_the_model_once(settings):
