@@ -22,6 +22,7 @@ from ingestion.chunking import reassemble
 from rag_data.chunk_metadata import chunk_metadata, extension  # noqa: F401 (extension: bench.raw)
 from rag_data import ledger
 from rag_data.models import Document
+from textmodels import passages
 from textmodels.embedders import get_embedder
 from textmodels.extractors import co_occurrence, get_extractor
 from vectorstore import services as vectorstore
@@ -70,8 +71,7 @@ def milvus_rows(document: Document, chunks: Sequence, vectors: Sequence[Sequence
 
 def embedding_text(chunk) -> str:
     """What is embedded for a chunk (a ledger.ChunkRow or a Chunk): its context line, then its text."""
-    context = getattr(chunk, "context", "")
-    return f"{context}\n\n{chunk.text}" if context else chunk.text
+    return passages.embedding_text(getattr(chunk, "context", ""), chunk.text)
 
 
 def embed(texts: Sequence[str]) -> list[list[float]]:

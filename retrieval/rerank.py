@@ -18,6 +18,7 @@ import operator
 from collections.abc import Callable, Mapping, Sequence
 
 from retrieval.fusion import FusedHit
+from textmodels.passages import embedding_text
 
 RERANK_K0 = 5.0  # the RRF constant of the two orders; 5, 20 and 60 gave the same dev figures at depth 5
 MAX_CHUNKS_PER_DOCUMENT = 8  # the chunks in hand read per document, best first (bounds the embedding work)
@@ -82,7 +83,7 @@ def rerank(hits: Sequence[FusedHit], document_of: Mapping[str, str], in_hand: Ma
             context = contexts.get(chunk_id, "")
             for piece in windows(texts.get(chunk_id, ""), window):
                 owners.append(document)
-                passages.append(f"{context}\n\n{piece}" if context else piece)
+                passages.append(embedding_text(context, piece))
     best = dict.fromkeys(head, -2.0)  # a document without a passage ranks last by its window
     for document, vector in zip(owners, embed(passages) if passages else [], strict=True):
         best[document] = max(best[document], _cosine(query_vector, vector))
