@@ -32,7 +32,21 @@ class StoreUnavailable(Exception):
     def __init__(self, store: str, reason: str):
         self.store = store
         self.reason = reason
-        super().__init__(f"{store} is unreachable: {reason}")
+        super().__init__(self.describe(store, reason))
+
+    @staticmethod
+    def describe(store: str, reason: str) -> str:
+        return f"{store} is unreachable: {reason}"
+
+
+class StoreNotUsable(StoreUnavailable):
+    """The store answers but cannot serve this process as configured (a collection built by another embedder, a
+    missing collection, an embedder that cannot load): handled as unavailable (HTTP 503, a failed command), but the
+    line says what is wrong instead of claiming an outage."""
+
+    @staticmethod
+    def describe(store: str, reason: str) -> str:
+        return f"{store}: {reason}"
 
 
 def _chain(error: BaseException):

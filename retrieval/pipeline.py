@@ -43,7 +43,7 @@ from vectorstore.client import STORE as MILVUS, CollectionNotFound
 from vectorstore.selectors import EmbedderMismatch
 from core import metrics
 from core.deadline import ABANDONED, Abandoned, DeadlineExceeded
-from core.retry import StoreUnavailable, describe_error, is_transient
+from core.retry import StoreNotUsable, StoreUnavailable, describe_error, is_transient
 
 __all__ = ["InvalidParameter", "SearchHit", "SearchResult", "StoreUnavailable", "search", "shutdown_workers"]
 
@@ -103,9 +103,9 @@ def _translated(store: str, func, *args):
     except StoreUnavailable:
         raise
     except (CollectionNotFound, EmbedderMismatch) as error:
-        raise StoreUnavailable(MILVUS, str(error)) from None
+        raise StoreNotUsable(MILVUS, str(error)) from None
     except EmbedderError as error:
-        raise StoreUnavailable("Embedder", str(error)) from None
+        raise StoreNotUsable("Embedder", str(error)) from None
     except Exception as error:
         if is_transient(error):
             raise StoreUnavailable(store, describe_error(error)) from None

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from core.retry import StoreUnavailable
+from core.retry import StoreNotUsable, StoreUnavailable
 from retrieval import pipeline
 from rag_data.models import Chunk, Query
 from retrieval.tests.corpus import MAIN_RELATIONS, QUERY, SeedDoc, main_corpus, seed
@@ -199,8 +199,27 @@ def test_unreachable_graph_fails_the_search_naming_neo4j(milvus_backend, setting
 
 
 def test_missing_collection_is_reported_as_milvus_unavailable(milvus_backend, neo4j_store):
-    with pytest.raises(StoreUnavailable, match="^Milvus .*does not exist"):
+    with pytest.raises(StoreNotUsable, match="^Milvus: .*does not exist") as raised:
         pipeline.search(QUERY)
+    assert isinstance(raised.value, StoreUnavailable) and "unreachable" not in str(raised.value)
+
+
+def test_another_embedder_than_the_collections_is_one_line_that_claims_no_outage(corpus, settings):
+    """Milvus answers; the collection was built by another embedder: the search (a 503 in the API, a failed command)
+    says that and what to run, not that Milvus is unreachable."""
+    from vectorstore import selectors
+
+    settings.EMBEDDER, settings.EMBEDDING_DIM, settings.EMBEDDER_MODEL = "minilm", 384, "all-MiniLM-L6-v2-int8"
+    selectors.forget_verified_embedders()
+    try:
+        with pytest.raises(StoreNotUsable) as raised:
+            pipeline.search(QUERY, weights=VECTOR_ONLY)
+    finally:
+        selectors.forget_verified_embedders()
+    message = str(raised.value)
+    assert message.startswith("Milvus: collection ") and "\n" not in message and "unreachable" not in message
+    assert "was built by EMBEDDER=hashing" in message and "uses EMBEDDER=minilm" in message
+    assert "run `manage.py reembed`" in message
 
 
 def test_end_to_end_over_the_ingestion_pipeline(milvus_backend, neo4j_store, tmp_path):
