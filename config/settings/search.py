@@ -33,15 +33,18 @@ if SEARCH_MAX_ABANDONED >= SEARCH_WORKERS:
                           f"{SEARCH_MAX_ABANDONED}: otherwise stuck searches can hold every worker")
 # The keyword weight's and the RRF constant's defaults follow EMBEDDER (core/embedder_catalog.FUSION_DEFAULTS):
 # keyword 4 and constant 0 against wordllama's vector leg, 1 and 5 against minilm's (docs/evaluation.md 4 and 7).
+# Empty (as compose and .env.example pass them) = unset = the embedder's default.
 _fusion = fusion_defaults(EMBEDDER)
 SEARCH_WEIGHTS = {
     "vector": _read.float("SEARCH_WEIGHT_VECTOR", 1.0, minimum=0.0, maximum=100),
     "graph": _read.float("SEARCH_WEIGHT_GRAPH", 0.25, minimum=0.0, maximum=100),
-    "keyword": _read.float("SEARCH_WEIGHT_KEYWORD", _fusion["keyword"], minimum=0.0, maximum=100),
+    "keyword": (_read.float("SEARCH_WEIGHT_KEYWORD", 0.0, minimum=0.0, maximum=100)
+                if _read.str("SEARCH_WEIGHT_KEYWORD", "") else _fusion["keyword"]),
 }
 # Reciprocal rank fusion constant: score = weight / (SEARCH_RRF_K + rank). Small values favour each leg's top
 # ranks; 60 is the textbook value.
-SEARCH_RRF_K = _read.float("SEARCH_RRF_K", _fusion["rrf_k"], minimum=0.0, maximum=1000)
+SEARCH_RRF_K = (_read.float("SEARCH_RRF_K", 0.0, minimum=0.0, maximum=1000) if _read.str("SEARCH_RRF_K", "")
+                else _fusion["rrf_k"])
 # What each leg's ranks rank before they are summed: "document" (a document where its best chunk ranks: legs that
 # found different chunks of one document agree on it) or "chunk" (only the very same chunk agrees). Dev sets.
 SEARCH_FUSION = _read.choice("SEARCH_FUSION", "document", ("DOCUMENT", "CHUNK")).lower()

@@ -77,6 +77,9 @@ def test_settings_choose_it_once_per_process(settings, monkeypatch):
 @pytest.mark.parametrize(("env", "line"), [
     ({"EMBEDDER": "minilm"}, "minilm all-MiniLM-L6-v2-int8 384 1.0 5.0"),
     ({"EMBEDDER": "minilm", "SEARCH_WEIGHT_KEYWORD": "3", "SEARCH_RRF_K": "0"}, "minilm all-MiniLM-L6-v2-int8 384 3.0 0.0"),
+    ({"EMBEDDER": "minilm", "SEARCH_WEIGHT_KEYWORD": "", "SEARCH_RRF_K": ""}, "minilm all-MiniLM-L6-v2-int8 384 1.0 5.0"),
+    ({"SEARCH_WEIGHT_KEYWORD": "", "SEARCH_RRF_K": ""}, "wordllama l2_supercat 256 4.0 0.0"),
+    ({"SEARCH_RRF_K": "x"}, "configuration error: SEARCH_RRF_K: expected a number, got 'x'"),
     ({}, "wordllama l2_supercat 256 4.0 0.0"),
     ({"EMBEDDER": "minilm", "EMBEDDING_DIM": "256"},
      "configuration error: EMBEDDING_DIM: EMBEDDER=minilm makes 384-dimensional vectors, got 256; unset EMBEDDING_DIM "
