@@ -88,7 +88,9 @@ def install_constraints() -> dict:
 
 # --- documents' parts of the graph (the transaction work is in graphstore.documents) ---------------------
 
-def _group_rows(documents: Iterable[Mapping]) -> tuple[list[dict], list[dict], list[dict]]:
+def group_rows(documents: Iterable[Mapping]) -> tuple[list[dict], list[dict], list[dict]]:
+    """(documents, mentions, edges): the rows documents.write_documents_tx takes for a group (write_documents'
+    input shape; names checked). Public for the graph warm-up, which runs the same statement on made-up data."""
     docs, mentions, contributions = [], [], []
     for document in documents:
         document_id = checked_name(document["document_id"], "document_id")
@@ -111,7 +113,7 @@ def write_documents(documents: Iterable[Mapping]) -> dict:
     contribution is its own (docs/graph.md): the graph is the one writing them one by one would leave.
     Returns the summed {"mentions", "related", "concepts_removed"}.
     """
-    docs, mentions, edges = _group_rows(documents)
+    docs, mentions, edges = group_rows(documents)
     if not docs:
         return {"mentions": 0, "related": 0, "concepts_removed": 0}
     return client.execute_write(documents_tx.write_documents_tx, client.namespace(), docs, mentions, edges)

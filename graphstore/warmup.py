@@ -23,7 +23,7 @@ from django.conf import settings
 from graphstore import client, selectors
 from graphstore import documents as documents_tx
 from graphstore.schema import MAX_HOPS
-from graphstore.services import _group_rows, wipe_namespace
+from graphstore.services import group_rows, wipe_namespace
 
 GROUP = 64              # documents per group write (INGEST_GROUP_SIZE's default)
 GROUPS_PER_ROUND = 10   # a round writes ~the Django docs tree's 642 documents
@@ -105,7 +105,7 @@ def warm_up(rounds: int, *, seed: int = 0) -> dict:
             changed = group == GROUPS_PER_ROUND - 1
             for batch in (docs, [_document(rng, round_number, group * GROUP + n, vocabulary)
                                  for n in range(GROUP)]) if changed else (docs,):
-                client.execute_write(documents_tx.write_documents_tx, namespace, *_group_rows(batch))
+                client.execute_write(documents_tx.write_documents_tx, namespace, *group_rows(batch))
                 written += len(batch)
             others.own += len(docs)  # the changed group's second write rewrites the same documents
             if group < 2:  # the plans and a little JIT; on a bigger graph the reads cost more than all writes

@@ -179,8 +179,7 @@ def _pipeline(sources, report: IngestReport, size: int, overlap: int, progress, 
         computed.result()
         if outages:  # files are failing on an outage: the group in flight's outcome decides what comes next
             writer.finish()
-        if len(outages) >= OUTAGE_LIMIT and len(set(outages[-OUTAGE_LIMIT:])) == 1:
-            writer.finish()
+        if len(outages) >= OUTAGE_LIMIT and len(set(outages[-OUTAGE_LIMIT:])) == 1:  # (finished just above)
             for item in items:
                 if item.skip is None:
                     groups.failed(report, item, f"not attempted: {outages[-1]} unreachable "

@@ -248,6 +248,10 @@ def configured_identity() -> dict:
 @functools.lru_cache(maxsize=8)
 def _embedder(kind, dim, url, model, timeout, batch_size, _key_fingerprint):
     canonical = catalog.canonical(kind)
+    fixed = catalog.fixed_dim(canonical)
+    if fixed is not None and dim != fixed:
+        raise EmbedderError(f"EMBEDDER={canonical} makes {fixed}-dimensional vectors but EMBEDDING_DIM is {dim}; "
+                            "unset EMBEDDING_DIM")
     if canonical == "openai":
         return OpenAICompatibleEmbedder(url=url, model=model, dim=dim, timeout=timeout, batch_size=batch_size,
                                         api_key=settings.EMBEDDER_API_KEY)
@@ -258,13 +262,7 @@ def _embedder(kind, dim, url, model, timeout, batch_size, _key_fingerprint):
     if canonical == "minilm":
         from textmodels.minilm import MiniLMEmbedder
 
-        if dim != catalog.MINILM_DIM:
-            raise EmbedderError(f"EMBEDDER=minilm makes {catalog.MINILM_DIM}-dimensional vectors but EMBEDDING_DIM is "
-                                f"{dim}; unset EMBEDDING_DIM")
         return MiniLMEmbedder()
     if canonical == "wordllama":
-        if dim != catalog.WORDLLAMA_DIM:
-            raise EmbedderError(f"EMBEDDER=wordllama makes {catalog.WORDLLAMA_DIM}-dimensional vectors but "
-                                f"EMBEDDING_DIM is {dim}; unset EMBEDDING_DIM")
         return WordLlamaEmbedder(batch_size=batch_size)
     raise EmbedderError(f"unknown EMBEDDER {kind!r}; expected one of {', '.join(catalog.EMBEDDERS)}")

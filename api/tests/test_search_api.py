@@ -7,7 +7,8 @@ import json
 import pytest
 
 from rag_data.models import Feedback, Query
-from retrieval.tests.corpus import MAIN_RELATIONS, QUERY, main_corpus, seed
+from retrieval.tests.corpus import QUERY, main_corpus, seed
+from retrieval.tests.corpus import corpus  # noqa: F401 (fixture)
 
 TOKEN = "tok-4f9c2e7a1b8d6e3f-very-secret"
 EQUAL = {"vector": 1, "graph": 1, "keyword": 1}
@@ -24,10 +25,6 @@ def post(client, path, body, token=TOKEN, content_type="application/json", **ext
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token is not None else {}
     return client.generic("POST", path, data, content_type=content_type, **headers, **extra)
 
-
-@pytest.fixture
-def corpus(milvus_backend, neo4j_store):
-    return seed(main_corpus(), MAIN_RELATIONS)
 
 
 @pytest.mark.integration

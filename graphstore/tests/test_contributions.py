@@ -5,7 +5,7 @@ import pytest
 
 from graphstore import client, services
 from graphstore.documents import write_documents_tx
-from graphstore.services import _group_rows
+from graphstore.services import group_rows
 from graphstore.tests.conftest import dump_namespace
 
 pytestmark = pytest.mark.integration
@@ -77,7 +77,7 @@ def test_replaying_a_document_write_is_idempotent(graph, settings):
 
     def replayed(tx):  # what the driver does when a commit was not confirmed: the same work again
         for _ in range(2):
-            write_documents_tx(tx, settings.RAG_NAMESPACE, *_group_rows([_document(B)]))
+            write_documents_tx(tx, settings.RAG_NAMESPACE, *group_rows([_document(B)]))
 
     client.execute_write(replayed)
     assert _dump(graph, settings) == once
@@ -85,7 +85,7 @@ def test_replaying_a_document_write_is_idempotent(graph, settings):
 
     def replayed_group(tx):  # a group of a new, a changed and an unchanged document, replayed
         for _ in range(2):
-            write_documents_tx(tx, settings.RAG_NAMESPACE, *_group_rows([_document(d) for d in (C, changed, A)]))
+            write_documents_tx(tx, settings.RAG_NAMESPACE, *group_rows([_document(d) for d in (C, changed, A)]))
 
     client.execute_write(replayed_group)
     grouped = _dump(graph, settings)

@@ -19,6 +19,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+import pytest
+
 from graphstore import services as graph_services
 from textmodels.embedders import get_embedder
 from rag_data.models import Chunk, Document
@@ -110,3 +112,9 @@ def main_corpus() -> list[SeedDoc]:
 
 
 MAIN_RELATIONS = [("hnsw", "small world", 3.0)]
+
+
+@pytest.fixture
+def corpus(milvus_backend, neo4j_store):
+    """The main corpus in all three stores (import it where a test module needs it: a pytest fixture)."""
+    return seed(main_corpus(), MAIN_RELATIONS)

@@ -10,6 +10,7 @@ from core.retry import StoreNotUsable, StoreUnavailable
 from retrieval import pipeline
 from rag_data.models import Chunk, Query
 from retrieval.tests.corpus import MAIN_RELATIONS, QUERY, SeedDoc, main_corpus, seed
+from retrieval.tests.corpus import corpus  # noqa: F401 (fixture)
 from vectorstore import lite
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -17,10 +18,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 EQUAL = {"vector": 1.0, "graph": 1.0, "keyword": 1.0}
 VECTOR_ONLY = {"vector": 1.0, "graph": 0.0, "keyword": 0.0}
 
-
-@pytest.fixture
-def corpus(milvus_backend, neo4j_store):
-    return seed(main_corpus(), MAIN_RELATIONS)
 
 
 def by_document(result):

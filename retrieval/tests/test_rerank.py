@@ -7,7 +7,8 @@ import pytest
 
 from retrieval import pipeline, rerank
 from retrieval.fusion import FusedHit
-from retrieval.tests.corpus import MAIN_RELATIONS, QUERY, main_corpus, seed
+from retrieval.tests.corpus import QUERY
+from retrieval.tests.corpus import corpus  # noqa: F401 (fixture)
 
 EQUAL = {"vector": 1.0, "graph": 1.0, "keyword": 1.0}
 
@@ -87,10 +88,6 @@ def test_every_chunk_in_hand_counts_and_a_document_without_text_ranks_last_by_wi
     assert [h.chunk_id for h in out] == ["A1", "B1", "C1"]
     assert sorted(embedded) == ["the answer", "x", "y"]
 
-
-@pytest.fixture
-def corpus(milvus_backend, neo4j_store):
-    return seed(main_corpus(), MAIN_RELATIONS)
 
 
 @pytest.mark.integration

@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 
 from rag_data.models import Query
 from retrieval.tests.corpus import MAIN_RELATIONS, QUERY, SeedDoc, main_corpus, seed
+from retrieval.tests.corpus import corpus  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -20,10 +21,6 @@ def run(*args) -> str:
     call_command("search", *args, stdout=out)
     return out.getvalue()
 
-
-@pytest.fixture
-def corpus(milvus_backend, neo4j_store):
-    return seed(main_corpus(), MAIN_RELATIONS)
 
 
 def test_prints_ranked_hits_with_sources_and_logs_the_query(corpus, settings):
