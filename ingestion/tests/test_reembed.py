@@ -200,11 +200,11 @@ def test_reembed_to_minilm_rebuilds_with_the_transformer(stores, corpus, setting
     """The quality option (docs/embedders.md): an existing collection is rebuilt with EMBEDDER=minilm and searched."""
     assert not ingest_paths([corpus]).failed
     chunks = Chunk.objects.count()
-    _use(settings, {"EMBEDDER": "minilm", "EMBEDDING_DIM": 384, "EMBEDDER_MODEL": "all-MiniLM-L6-v2-int8"})
+    _use(settings, {"EMBEDDER": "minilm", "EMBEDDING_DIM": 384, "EMBEDDER_MODEL": "all-MiniLM-L6-v2-int8-dynamic"})
     text = _run("--batch-size", "64")
-    assert "built by EMBEDDER=minilm (model all-MiniLM-L6-v2-int8, 384 dims)" in text
+    assert "built by EMBEDDER=minilm (model all-MiniLM-L6-v2-int8-dynamic, 384 dims)" in text
     assert selectors.count_chunks() == chunks
-    assert selectors.collection_status()["embedder"] == {"embedder": "minilm", "model": "all-MiniLM-L6-v2-int8",
+    assert selectors.collection_status()["embedder"] == {"embedder": "minilm", "model": "all-MiniLM-L6-v2-int8-dynamic",
                                                          "dim": 384}
     hits = selectors.search(get_embedder().embed(["knowledge graph concepts"])[0], k=1)
     assert "knowledge graph" in Chunk.objects.get(chunk_id=hits[0]["chunk_id"]).text.lower()

@@ -206,7 +206,7 @@ def test_another_embedder_than_the_collections_is_one_line_that_claims_no_outage
     says that and what to run, not that Milvus is unreachable."""
     from vectorstore import selectors
 
-    settings.EMBEDDER, settings.EMBEDDING_DIM, settings.EMBEDDER_MODEL = "minilm", 384, "all-MiniLM-L6-v2-int8"
+    settings.EMBEDDER, settings.EMBEDDING_DIM, settings.EMBEDDER_MODEL = "minilm", 384, "all-MiniLM-L6-v2-int8-dynamic"
     selectors.forget_verified_embedders()
     try:
         with pytest.raises(StoreNotUsable) as raised:

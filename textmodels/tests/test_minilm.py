@@ -63,7 +63,7 @@ def test_settings_choose_it_once_per_process(settings, monkeypatch):
     settings.EMBEDDER, settings.EMBEDDING_DIM, settings.EMBEDDER_MODEL = "minilm", 384, catalog.MINILM_MODEL
     embedder = get_embedder()
     assert isinstance(embedder, MiniLMEmbedder) and embedder is get_embedder()
-    assert configured_identity() == {"embedder": "minilm", "model": "all-MiniLM-L6-v2-int8", "dim": 384}
+    assert configured_identity() == {"embedder": "minilm", "model": "all-MiniLM-L6-v2-int8-dynamic", "dim": 384}
     assert catalog.configured_identity() == embedder.identity
     embedder.embed(["warm"])
     loaded = minilm._loaded()
@@ -74,10 +74,13 @@ def test_settings_choose_it_once_per_process(settings, monkeypatch):
         get_embedder()
 
 
+MODEL = catalog.MINILM_MODEL
+
+
 @pytest.mark.parametrize(("env", "line"), [
-    ({"EMBEDDER": "minilm"}, "minilm all-MiniLM-L6-v2-int8 384 1.0 5.0"),
-    ({"EMBEDDER": "minilm", "SEARCH_WEIGHT_KEYWORD": "3", "SEARCH_RRF_K": "0"}, "minilm all-MiniLM-L6-v2-int8 384 3.0 0.0"),
-    ({"EMBEDDER": "minilm", "SEARCH_WEIGHT_KEYWORD": "", "SEARCH_RRF_K": ""}, "minilm all-MiniLM-L6-v2-int8 384 1.0 5.0"),
+    ({"EMBEDDER": "minilm"}, f"minilm {MODEL} 384 1.0 5.0"),
+    ({"EMBEDDER": "minilm", "SEARCH_WEIGHT_KEYWORD": "3", "SEARCH_RRF_K": "0"}, f"minilm {MODEL} 384 3.0 0.0"),
+    ({"EMBEDDER": "minilm", "SEARCH_WEIGHT_KEYWORD": "", "SEARCH_RRF_K": ""}, f"minilm {MODEL} 384 1.0 5.0"),
     ({"SEARCH_WEIGHT_KEYWORD": "", "SEARCH_RRF_K": ""}, "wordllama l2_supercat 256 4.0 0.0"),
     ({"SEARCH_RRF_K": "x"}, "configuration error: SEARCH_RRF_K: expected a number, got 'x'"),
     ({}, "wordllama l2_supercat 256 4.0 0.0"),
@@ -85,7 +88,7 @@ def test_settings_choose_it_once_per_process(settings, monkeypatch):
      "configuration error: EMBEDDING_DIM: EMBEDDER=minilm makes 384-dimensional vectors, got 256; unset EMBEDDING_DIM "
      "(or set it to 384)"),
     ({"EMBEDDER": "minilm", "EMBEDDER_MODEL": "bge-small"},
-     "configuration error: EMBEDDER_MODEL: EMBEDDER=minilm ships only the 'all-MiniLM-L6-v2-int8' model (no download), "
+     f"configuration error: EMBEDDER_MODEL: EMBEDDER=minilm ships only the '{MODEL}' model (no download), "
      "got 'bge-small'; unset EMBEDDER_MODEL"),
 ])
 def test_the_dimension_and_the_fusion_defaults_follow_the_embedder(env, line):
