@@ -68,16 +68,16 @@ def reembed(batch_size: int = 256, keep_old: bool = False, adopt: bool = False,
             ) -> ReembedReport:
     """Rebuild and switch (see the module docstring). `progress(n)` is told of every n chunks embedded;
     `total_hook(total, already_done)` once the work is known."""
-    from vectorstore import schema, selectors, services
+    from vectorstore import embedder_identity, schema, selectors, services
     from vectorstore.client import call
 
     base = settings.MILVUS_COLLECTION
-    identity = schema.expected_identity()
+    identity = embedder_identity.expected_identity()
     target = target_name(base, identity)
     report = ReembedReport(collection=base, target=target, identity=identity)
     active = selectors.resolve_collection(base)
     described = call("describe_collection", base) if active else {}
-    recorded = schema.recorded_identity(described) if active else None
+    recorded = embedder_identity.recorded_identity(described) if active else None
     legacy = bool(schema.legacy_fields(described)) if active else False
     report.previous = active
 
@@ -85,14 +85,14 @@ def reembed(batch_size: int = 256, keep_old: bool = False, adopt: bool = False,
         if active is None:
             raise ReembedError(f"collection {base!r} does not exist: nothing to adopt")
         if recorded is not None:
-            raise ReembedError(f"collection {base!r} already records {schema.describe_identity(recorded)}; "
+            raise ReembedError(f"collection {base!r} already records {embedder_identity.describe_identity(recorded)}; "
                                f"--adopt only records an embedder on a collection that records none")
         services.record_identity(active, identity)
         selectors.forget_verified_embedders()
         report.outcome = "adopted"
         return report
     if (active is not None and recorded is not None and not legacy
-            and schema.identity_problem(base, recorded, identity) is None
+            and embedder_identity.identity_problem(base, recorded, identity) is None
             and not services.switch_pending(base, target)):
         report.outcome = "up to date"
         return report
@@ -102,7 +102,7 @@ def reembed(batch_size: int = 256, keep_old: bool = False, adopt: bool = False,
 
     if selectors.resolve_collection(target) == target:
         differences = schema.schema_differences(call("describe_collection", target))
-        problem = schema.identity_problem(target, schema.recorded_identity(call("describe_collection", target)),
+        problem = embedder_identity.identity_problem(target, embedder_identity.recorded_identity(call("describe_collection", target)),
                                           identity)
         if differences or problem:
             raise ReembedError(f"collection {target!r} (left by an earlier reembed) does not match: "

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from vectorstore import schema
+from vectorstore import embedder_identity, schema
 from vectorstore._pymilvus import MilvusException, grpc
 from vectorstore.client import VectorStoreError, call, forget_schema, translate_error
 from vectorstore.selectors import count_chunks
@@ -40,13 +40,13 @@ def switch_pending(base: str, target: str) -> bool:
     the identity `target` records (the copy may be incomplete)."""
     if base == target or not call("has_collection", base) or not call("has_collection", target):
         return False
-    recorded = schema.recorded_identity(call("describe_collection", base))
-    return recorded is not None and recorded == schema.recorded_identity(call("describe_collection", target))
+    recorded = embedder_identity.recorded_identity(call("describe_collection", base))
+    return recorded is not None and recorded == embedder_identity.recorded_identity(call("describe_collection", target))
 
 
 def replace_by_copy(base: str, target: str, create: Create) -> None:
     """Make `base` hold what `target` holds, recording its identity; `target` is dropped once it is copied."""
-    identity = schema.recorded_identity(call("describe_collection", target))
+    identity = embedder_identity.recorded_identity(call("describe_collection", target))
     if identity is None:
         raise VectorStoreError(f"collection {target!r} records no embedder: nothing to switch to")
     if call("has_collection", base):

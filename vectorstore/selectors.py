@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 
 from django.conf import settings
 
-from vectorstore import lite, schema
+from vectorstore import embedder_identity, lite, schema
 from vectorstore._pymilvus import LoadState, MilvusException, grpc
 from vectorstore.client import (
     VectorStoreError, call, collection_name, is_lite, loaded_segments, safe_uri, translate_error,
@@ -35,13 +35,13 @@ class EmbedderMismatch(VectorStoreError):
 def check_embedder(name: str | None = None) -> None:
     """Raise EmbedderMismatch unless the collection records the configured embedder (cached for a few s)."""
     name = name or collection_name()
-    expected = schema.expected_identity()
+    expected = embedder_identity.expected_identity()
     key = (settings.MILVUS_URI, name, tuple(sorted(expected.items())))
     now = time.monotonic()
     with _verified_lock:
         if now - _verified.get(key, float("-inf")) < IDENTITY_RECHECK_SECONDS:
             return
-    problem = schema.identity_problem(name, schema.recorded_identity(call("describe_collection", name)), expected)
+    problem = embedder_identity.identity_problem(name, embedder_identity.recorded_identity(call("describe_collection", name)), expected)
     if problem:
         raise EmbedderMismatch(problem)
     with _verified_lock:
@@ -155,12 +155,12 @@ def collection_status(with_count: bool = True) -> dict:
         return status
     described = call("describe_collection", name)
     index = vector_index(name)
-    recorded = schema.recorded_identity(described)
+    recorded = embedder_identity.recorded_identity(described)
     status.update(
         exists=True,
         physical_collection=described.get("collection_name", name),
         embedder=recorded,
-        embedder_problem=schema.identity_problem(name, recorded, schema.expected_identity()),
+        embedder_problem=embedder_identity.identity_problem(name, recorded, embedder_identity.expected_identity()),
         schema_differences=schema.schema_differences(described) + schema.index_differences(index),
         legacy_problem=schema.legacy_problem(name, described),
         fields=[

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 
 from django.conf import settings
 
-from vectorstore import lite, lite_switch, schema
+from vectorstore import embedder_identity, lite, lite_switch, schema
 from vectorstore._pymilvus import DataNotMatchException, LoadState
 from vectorstore.client import VectorStoreError, call, collection_name, forget_schema
 from vectorstore.filters import field_in
@@ -53,9 +53,9 @@ def check_writable(name: str | None = None) -> None:
 
 def create_collection(name: str, identity: dict | None = None) -> None:
     """Create `name` with the schema for the identity's dimension, its index, and the identity recorded."""
-    identity = identity or schema.expected_identity()
+    identity = identity or embedder_identity.expected_identity()
     call("create_collection", name, schema=schema.build_schema(identity=identity), consistency_level="Strong",
-         properties=schema.identity_properties(identity))
+         properties=embedder_identity.identity_properties(identity))
     forget_schema(name)
     # sync=False: the wait polls AllocTimestamp, which Lite lacks (it logs a traceback); the
     # collection is empty, so the index is ready at once and load_collection waits anyway.
@@ -100,15 +100,15 @@ def load_collection() -> None:
 
 
 def _check_or_adopt_identity(name: str, described: dict) -> None:
-    expected = schema.expected_identity()
-    recorded = schema.recorded_identity(described)
+    expected = embedder_identity.expected_identity()
+    recorded = embedder_identity.recorded_identity(described)
     if recorded is None:
         rows = count_chunks()
         if rows:
-            raise EmbedderMismatch(schema.identity_problem(name, None, expected, rows))
+            raise EmbedderMismatch(embedder_identity.identity_problem(name, None, expected, rows))
         record_identity(name, expected)
         return
-    problem = schema.identity_problem(name, recorded, expected)
+    problem = embedder_identity.identity_problem(name, recorded, expected)
     if problem:
         raise EmbedderMismatch(problem)
 
@@ -121,7 +121,7 @@ def record_identity(name: str, identity: dict) -> None:
     if lite.lacks_aliases_and_properties(settings.MILVUS_URI):
         lite_switch.record_identity_by_recreating(name, identity, _create_and_load)
         return
-    call("alter_collection_properties", name, properties=schema.identity_properties(identity))
+    call("alter_collection_properties", name, properties=embedder_identity.identity_properties(identity))
 
 
 def point_alias(alias: str, target: str) -> str | None:

@@ -141,18 +141,18 @@ def test_adopt_records_the_embedder_on_an_old_collection(stores, settings, clean
 
 def _create_legacy_collection(name: str, identity: dict, dim: int) -> None:
     """A collection as versions before schema 2 built it: the chunk text in a `content` VARCHAR."""
-    from vectorstore import schema
+    from vectorstore import embedder_identity, schema
     from vectorstore._pymilvus import DataType, MilvusClient
 
     legacy = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False,
-                                        description=schema.identity_description(identity))
+                                        description=embedder_identity.identity_description(identity))
     legacy.add_field("chunk_id", DataType.VARCHAR, max_length=128, is_primary=True, auto_id=False)
     legacy.add_field("document_id", DataType.VARCHAR, max_length=128)
     legacy.add_field("content", DataType.VARCHAR, max_length=65535)
     legacy.add_field("embedding", DataType.FLOAT_VECTOR, dim=dim)
     legacy.add_field("metadata", DataType.JSON)
     client.call("create_collection", name, schema=legacy, consistency_level="Strong",
-                properties=schema.identity_properties(identity))
+                properties=embedder_identity.identity_properties(identity))
     client.call("create_index", name, schema.build_index_params(), sync=False)
     client.call("load_collection", name)
 

@@ -3,7 +3,7 @@
 import pytest
 
 from textmodels.embedders import get_embedder
-from vectorstore import client, schema, selectors, services
+from vectorstore import client, embedder_identity, schema, selectors, services
 from vectorstore.selectors import EmbedderMismatch
 from vectorstore.tests.conftest import unit_vector
 
@@ -23,7 +23,7 @@ def test_created_collection_records_the_embedder(collection, settings):
     described = client.call("describe_collection", settings.MILVUS_COLLECTION)
     # Servers and Lite 3 keep the properties, Lite 2.5 only the description: each records it where it can.
     assert "hashing" in (described.get("properties") or {}).get("rag.embedder", described.get("description", ""))
-    assert schema.recorded_identity(described) == {"embedder": "hashing", "model": "offline-hashing-v1", "dim": 16}
+    assert embedder_identity.recorded_identity(described) == {"embedder": "hashing", "model": "offline-hashing-v1", "dim": 16}
     status = selectors.collection_status()
     assert status["embedder"] == {"embedder": "hashing", "model": "offline-hashing-v1", "dim": 16}
     assert status["embedder_problem"] is None
@@ -65,7 +65,7 @@ def test_collection_without_identity_is_adopted_while_empty_and_refused_once_wri
     milvus = client.get_client()
     milvus.create_collection(name, schema=schema.build_schema(), index_params=schema.build_index_params())
     assert services.ensure_collection() == "exists"  # empty: adopted
-    assert schema.recorded_identity(client.call("describe_collection", name))["embedder"] == "hashing"
+    assert embedder_identity.recorded_identity(client.call("describe_collection", name))["embedder"] == "hashing"
 
     milvus.drop_collection(name)
     milvus.create_collection(name, schema=schema.build_schema(), index_params=schema.build_index_params(),
@@ -87,3 +87,19 @@ def test_wordllama_collection_finds_by_meaning(milvus_backend, settings):
     query = get_embedder().embed(["servicing an automobile"])[0]
     assert selectors.search(query, k=1)[0]["chunk_id"] == "car"
     assert selectors.collection_status()["embedder"] == {"embedder": "wordllama", "model": "l2_supercat", "dim": 256}
+
+
+@pytest.mark.parametrize(("recorded", "way_back"), [
+    ({"embedder": "wordllama", "model": "l2_supercat", "dim": 256}, ", or set EMBEDDER=wordllama again"),
+    # The same fixed-model embedder from another release: no setting brings the old model back.
+    ({"embedder": "minilm", "model": "all-MiniLM-L6-v2-int8", "dim": 384},
+     " (this release's EMBEDDER=minilm makes only model all-MiniLM-L6-v2-int8-dynamic)"),
+])
+def test_the_mismatch_line_names_the_way_back_this_release_has(recorded, way_back):
+    expected = {"embedder": "minilm", "model": "all-MiniLM-L6-v2-int8-dynamic", "dim": 384}
+    line = embedder_identity.identity_problem("kc", recorded, expected)
+    assert line.endswith("run `manage.py reembed` to rebuild it with the configured embedder" + way_back)
+    openai = {"embedder": "openai", "model": "small", "dim": 512}
+    assert embedder_identity.identity_problem("kc", openai, {**openai, "model": "large", "dim": 1024}).endswith(
+        ", or set EMBEDDER_MODEL=small and EMBEDDING_DIM=512 again")
+    assert embedder_identity.identity_problem("kc", openai, openai) is None

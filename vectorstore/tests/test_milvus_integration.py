@@ -3,7 +3,7 @@
 import pytest
 from django.conf import settings
 
-from vectorstore import client, schema, selectors, services
+from vectorstore import client, embedder_identity, schema, selectors, services
 from vectorstore.client import CollectionNotFound
 from vectorstore.services import SchemaMismatch
 
@@ -167,26 +167,26 @@ def test_writes_follow_a_collection_another_client_created_again_with_other_fiel
     creates it again with other fields (what `reembed` and the legacy-schema tests do), writes still work."""
     from vectorstore._pymilvus import DataType, MilvusClient
 
-    name, identity = settings.MILVUS_COLLECTION, schema.expected_identity()
+    name, identity = settings.MILVUS_COLLECTION, embedder_identity.expected_identity()
     other = MilvusClient(uri=settings.MILVUS_URI, alias="another-client")  # its own connection and schema cache
     try:
         # The collection as an older schema version had it (with `content`); this process writes it once.
         other.drop_collection(name)
         legacy = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False,
-                                            description=schema.identity_description(identity))
+                                            description=embedder_identity.identity_description(identity))
         legacy.add_field("chunk_id", DataType.VARCHAR, max_length=128, is_primary=True, auto_id=False)
         legacy.add_field("document_id", DataType.VARCHAR, max_length=128)
         legacy.add_field("content", DataType.VARCHAR, max_length=1000)
         legacy.add_field("embedding", DataType.FLOAT_VECTOR, dim=settings.EMBEDDING_DIM)
         legacy.add_field("metadata", DataType.JSON)
         other.create_collection(name, schema=legacy, index_params=schema.build_index_params(),
-                                consistency_level="Strong", properties=schema.identity_properties(identity))
+                                consistency_level="Strong", properties=embedder_identity.identity_properties(identity))
         client.call("upsert", name, [{**chunk("old", "d0", 0), "content": "text"}])  # caches the legacy schema
         # Another client drops it and creates it with the current fields.
         other.drop_collection(name)
         other.create_collection(name, schema=schema.build_schema(identity=identity),
                                 index_params=schema.build_index_params(), consistency_level="Strong",
-                                properties=schema.identity_properties(identity))
+                                properties=embedder_identity.identity_properties(identity))
         other.load_collection(name)
     finally:
         other.close()

@@ -5,7 +5,7 @@ import copy
 import pytest
 from django.core.checks import ERROR
 
-from vectorstore import checks, schema
+from vectorstore import checks, embedder_identity, schema
 from vectorstore._pymilvus import DataType
 from vectorstore.client import is_lite, safe_uri
 from vectorstore.services import upsert_chunks
@@ -135,13 +135,13 @@ def test_milvus_lite_gets_an_index_it_builds(settings, tmp_path, configured, bui
 
 def test_identity_is_read_from_the_properties_or_else_the_description():
     identity = {"embedder": "hashing", "model": "offline-hashing-v1", "dim": 16}
-    properties = schema.identity_properties(identity)
-    assert schema.recorded_identity({"properties": properties, "description": ""}) == identity  # servers, Lite 3
-    assert schema.recorded_identity({"properties": {}, "description": schema.identity_description(identity)}) \
+    properties = embedder_identity.identity_properties(identity)
+    assert embedder_identity.recorded_identity({"properties": properties, "description": ""}) == identity  # servers, Lite 3
+    assert embedder_identity.recorded_identity({"properties": {}, "description": embedder_identity.identity_description(identity)}) \
         == identity  # Milvus Lite 2.5 keeps no properties
-    assert schema.recorded_identity({"properties": {}, "description": "rag.identity=not json"}) is None
-    assert schema.recorded_identity({"properties": {}, "description": "a note"}) is None
-    assert schema.build_schema(16, identity).description == schema.identity_description(identity)
+    assert embedder_identity.recorded_identity({"properties": {}, "description": "rag.identity=not json"}) is None
+    assert embedder_identity.recorded_identity({"properties": {}, "description": "a note"}) is None
+    assert schema.build_schema(16, identity).description == embedder_identity.identity_description(identity)
 
 
 def test_hnsw_ef_follows_the_setting_and_grows_with_k(settings):

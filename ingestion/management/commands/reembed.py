@@ -23,7 +23,7 @@ from core.retry import StoreUnavailable, describe_error
 from ingestion.reembed import ReembedError, reembed
 from textmodels.embedders import EmbedderError
 from vectorstore.client import VectorStoreError
-from vectorstore.schema import describe_identity
+from vectorstore.embedder_identity import describe_identity
 
 
 class Command(BaseCommand):
