@@ -39,7 +39,7 @@ from retrieval.selectors import chunk_contexts, document_count, keyword_ranking,
 from retrieval.params import InvalidParameter, SearchParams, validate
 from retrieval.workers import pool as _pool, shutdown_workers
 from vectorstore import selectors as vectors
-from vectorstore.client import STORE as MILVUS, CollectionNotFound
+from vectorstore.client import STORE as MILVUS, CollectionNotFound, CollectionNotLoaded
 from vectorstore.selectors import EmbedderMismatch
 from core import metrics
 from core.deadline import ABANDONED, Abandoned, DeadlineExceeded
@@ -102,7 +102,7 @@ def _translated(store: str, func, *args):
         return func(*args)
     except StoreUnavailable:
         raise
-    except (CollectionNotFound, EmbedderMismatch) as error:
+    except (CollectionNotFound, CollectionNotLoaded, EmbedderMismatch) as error:
         raise StoreNotUsable(MILVUS, str(error)) from None
     except EmbedderError as error:
         raise StoreNotUsable("Embedder", str(error)) from None

@@ -29,6 +29,7 @@ STORE = "Milvus"
 # 2-minute pause). A local Lite channel needs no keepalive: ping only while calls are in flight.
 LITE_GRPC_OPTIONS = {"grpc.keepalive_permit_without_calls": False, "grpc.keepalive_time_ms": 300_000}
 _COLLECTION_NOT_FOUND = 100  # the error code both standalone and Lite use
+_COLLECTION_NOT_LOADED = 101
 
 
 
@@ -38,6 +39,10 @@ class VectorStoreError(Exception):
 
 class CollectionNotFound(VectorStoreError):
     """The configured collection does not exist yet (run `manage.py milvus_create`)."""
+
+
+class CollectionNotLoaded(VectorStoreError):
+    """The collection exists but is not in memory: Milvus is loading it again after a restart, or nobody loaded it."""
 
 
 class _Client(MilvusClient):
@@ -202,7 +207,7 @@ def call(method: str, *args, **kwargs):
 
 
 def translate_error(error: BaseException, method: str, args=(), kwargs=None) -> Exception:
-    """The exception to raise for a failed call: CollectionNotFound, StoreUnavailable or VectorStoreError."""
+    """The exception to raise for a failed call: CollectionNotFound/NotLoaded, StoreUnavailable or VectorStoreError."""
     kwargs = kwargs or {}
     collection = kwargs.get("collection_name") or (args[0] if args and isinstance(args[0], str) else None)
     code = getattr(error, "code", None)
@@ -210,6 +215,10 @@ def translate_error(error: BaseException, method: str, args=(), kwargs=None) -> 
         return CollectionNotFound(
             f"collection {collection!r} does not exist at {safe_uri()}; create it with `manage.py milvus_create`"
         )
+    if code == _COLLECTION_NOT_LOADED and collection:
+        return CollectionNotLoaded(
+            f"collection {collection!r} is not loaded at {safe_uri()} (after a restart Milvus loads it again, which "
+            f"can take a minute); if it stays so, run `manage.py init_stores`")
     if is_transient(error):
         return StoreUnavailable(STORE, f"{safe_uri()}: {describe_error(error)}")
     return VectorStoreError(f"Milvus {method} failed: {describe_error(error)}")

@@ -8,7 +8,6 @@ A collection of an older schema (with the chunk text in `content`) is refused by
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Mapping
 
@@ -17,14 +16,15 @@ from django.conf import settings
 from vectorstore import embedder_identity, lite, lite_switch, schema
 from vectorstore._pymilvus import DataNotMatchException, LoadState
 from vectorstore.client import VectorStoreError, call, collection_name, forget_schema
+from vectorstore.rows import validated_row
 from vectorstore.filters import field_in
 from vectorstore.selectors import (
     EmbedderMismatch, check_embedder, count_chunks, forget_verified_embedders, index_coverage, resolve_collection,
     vector_index,
 )
 
-ROW_KEYS = frozenset({"chunk_id", "document_id", "embedding", "metadata"})
 _DELETE_BATCH = 500  # document ids per delete expression
+LOAD_TIMEOUT_S = 120.0  # the least a load_collection call waits (services._load)
 
 
 class SchemaMismatch(VectorStoreError):
@@ -194,7 +194,16 @@ def switch_pending(alias: str, target: str) -> bool:
 def _load(name: str) -> None:
     state = call("get_load_state", name).get("state")
     if state != LoadState.Loaded:
-        call("load_collection", name)
+        # Loading reads every segment into memory: after a restart, a large collection takes far longer than
+        # the MILVUS_TIMEOUT an ordinary call gets.
+        timeout = max(settings.MILVUS_TIMEOUT, LOAD_TIMEOUT_S)
+        try:
+            call("load_collection", name, timeout=timeout)
+        except VectorStoreError as error:
+            if "timeout" not in str(error).lower():
+                raise
+            raise VectorStoreError(f"collection {name!r} did not finish loading in {timeout:.0f} s; run "
+                                   f"`manage.py init_stores` again to keep waiting") from None
 
 
 def drop_collection() -> bool:
@@ -216,11 +225,12 @@ def upsert_chunks(rows: Iterable[Mapping], batch_size: int = 1000, collection: s
     """Insert or replace chunks by chunk_id (both engines support upsert); returns the number written.
 
     `collection` defaults to MILVUS_COLLECTION (reembed writes its new collection). Refused
-    (EmbedderMismatch) when the collection was built by another embedder. Every row is validated before anything is written, so a bad row never leaves half a batch behind.
+    (EmbedderMismatch) when the collection was built by another embedder. Every row is validated before anything is
+    written (vectorstore/rows.py), so a bad row never leaves half a batch behind.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    clean = [_validated_row(row, position) for position, row in enumerate(rows)]
+    clean = [validated_row(row, position) for position, row in enumerate(rows)]
     seen = set()
     for row in clean:
         if row["chunk_id"] in seen:
@@ -244,44 +254,6 @@ def _upsert(name: str, rows: list[dict]) -> None:
             raise
         forget_schema(name)
         call("upsert", name, rows)
-
-
-def _validated_row(row: Mapping, position: int) -> dict:
-    where = f"row {position}"
-    if not isinstance(row, Mapping):
-        raise ValueError(f"{where}: expected a mapping, got a {type(row).__name__}")
-    missing = ROW_KEYS - {"metadata"} - set(row)
-    extra = set(row) - ROW_KEYS
-    if missing or extra:
-        raise ValueError(f"{where}: missing keys {sorted(missing)}, unknown keys {sorted(extra)}")
-    clean = {key: _text(row[key], key, f"{where} (chunk {row.get('chunk_id')!r})") for key in schema.MAX_LENGTHS}
-    where = f"{where} (chunk {clean['chunk_id']!r})"
-    clean["embedding"] = schema.checked_vector(row["embedding"], where)
-    metadata = row.get("metadata")
-    metadata = {} if metadata is None else metadata
-    if not isinstance(metadata, Mapping):
-        raise ValueError(f"{where}: metadata must be a mapping, got a {type(metadata).__name__}")
-    try:
-        json.dumps(metadata, allow_nan=False)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{where}: metadata is not JSON-serializable ({error})") from None
-    clean["metadata"] = dict(metadata)
-    return clean
-
-
-def _text(value, key: str, where: str) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"{where}: {key} must be a string, got a {type(value).__name__}")
-    if not value:
-        raise ValueError(f"{where}: {key} must not be empty")
-    try:
-        size = len(value.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise ValueError(f"{where}: {key} is not valid Unicode text") from None
-    limit = schema.MAX_LENGTHS[key]
-    if size > limit:  # standalone counts bytes, Lite characters: bytes is the stricter, common rule
-        raise ValueError(f"{where}: {key} is {size} bytes in UTF-8, the limit is {limit}")
-    return value
 
 
 def delete_document_chunks(document_ids: Iterable[str]) -> int:

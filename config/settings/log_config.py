@@ -54,6 +54,8 @@ LOGGING = {
         # pymilvus 2.5 logs "Failed to create new connection using: <uri>" before raising; vectorstore.client
         # says why in one line.
         "pymilvus.milvus_client._utils": {"level": "CRITICAL"},
+        # pymilvus 3 logs "Failed to query collection: <name>" (and the like) at ERROR before raising the same error.
+        "pymilvus.milvus_client.milvus_client": {"level": "CRITICAL"},
         # Milvus Lite logs a traceback when it cannot open its file (held by another process, ...) and returns
         # nothing; vectorstore.client finds the reason itself and says it in one line.
         "milvus_lite.server_manager": {"level": "CRITICAL"},

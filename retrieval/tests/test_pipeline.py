@@ -201,6 +201,23 @@ def test_missing_collection_is_reported_as_milvus_unavailable(milvus_backend, ne
     assert isinstance(raised.value, StoreUnavailable) and "unreachable" not in str(raised.value)
 
 
+def test_a_collection_milvus_has_not_loaded_is_one_line_that_claims_no_outage(corpus, milvus_backend):
+    """After a restart Milvus loads collections again; a search in that window says so (503), no traceback."""
+    from vectorstore import client, services
+
+    client.call("release_collection", settings.MILVUS_COLLECTION)
+    if milvus_backend == "lite":  # Milvus Lite serves a released collection: there is no such window
+        assert pipeline.search(QUERY, weights=VECTOR_ONLY)
+        return
+    try:
+        with pytest.raises(StoreNotUsable) as raised:
+            pipeline.search(QUERY, weights=VECTOR_ONLY)
+    finally:
+        services.load_collection()
+    message = str(raised.value)
+    assert message.startswith("Milvus: collection ") and "is not loaded" in message and "\n" not in message
+
+
 def test_another_embedder_than_the_collections_is_one_line_that_claims_no_outage(corpus, settings):
     """Milvus answers; the collection was built by another embedder: the search (a 503 in the API, a failed command)
     says that and what to run, not that Milvus is unreachable."""

@@ -37,6 +37,37 @@ def test_existing_collection_that_is_not_loaded_gets_loaded(collection):
     assert selectors.load_state() == "Loaded"
 
 
+def test_a_collection_that_is_not_loaded_is_one_line_saying_what_to_run(collection):
+    """What a search meets while Milvus loads collections again after a restart."""
+    client.call("release_collection", settings.MILVUS_COLLECTION)
+    if collection == "lite":  # Milvus Lite serves a released collection anyway: nothing to report there
+        assert selectors.search(unit_vector(settings.EMBEDDING_DIM, 0), k=1) == []
+        return
+    with pytest.raises(client.CollectionNotLoaded) as raised:
+        selectors.search(unit_vector(settings.EMBEDDING_DIM, 0), k=1)
+    line = str(raised.value)
+    assert f"collection {settings.MILVUS_COLLECTION!r} is not loaded" in line and "\n" not in line
+    assert line.endswith("if it stays so, run `manage.py init_stores`")
+    services.load_collection()
+    assert selectors.search(unit_vector(settings.EMBEDDING_DIM, 0), k=1) == []
+
+
+def test_a_load_that_outlasts_its_wait_says_to_run_init_stores_again(collection, monkeypatch):
+    def slow_load(method, *args, **kwargs):
+        if method == "load_collection":
+            assert kwargs["timeout"] >= services.LOAD_TIMEOUT_S  # far more than an ordinary call's MILVUS_TIMEOUT
+            raise client.VectorStoreError("Milvus load_collection failed: MilvusException: (code=1, message=wait "
+                                          "for loading collection timeout, collection: x)")
+        return client.call(method, *args, **kwargs)
+
+    client.call("release_collection", settings.MILVUS_COLLECTION)
+    monkeypatch.setattr(services, "call", slow_load)
+    with pytest.raises(client.VectorStoreError) as raised:
+        services.load_collection()
+    assert str(raised.value) == (f"collection {settings.MILVUS_COLLECTION!r} did not finish loading in 120 s; run "
+                                 f"`manage.py init_stores` again to keep waiting")
+
+
 def test_schema_mismatch_is_reported_not_used(milvus_backend, small_dim):
     milvus = client.get_client()
     index = schema.build_index_params()
