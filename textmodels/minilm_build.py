@@ -37,11 +37,14 @@ def cache_dir() -> Path:
 
 
 def cached_name(source_digest: str) -> str:
-    import onnx
-    import onnxruntime
+    """The cache file's name: the source, this recipe and both tools' versions (read without importing them)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    return (f"minilm-{source_digest[:16]}-recipe{RECIPE}-ort{onnxruntime.__version__}-onnx{onnx.__version__}"
-            ".onnx")
+    try:
+        tools = f"ort{version('onnxruntime')}-onnx{version('onnx')}"
+    except PackageNotFoundError as missing:
+        raise ImportError(f"{missing.name} is not installed", name=missing.name) from None
+    return f"minilm-{source_digest[:16]}-recipe{RECIPE}-{tools}.onnx"
 
 
 def prepared_model(source: Path, source_digest: str) -> Path | bytes:
