@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 RECIPE = 1  # bump when the steps below change: the cache file's name carries it
@@ -54,19 +55,18 @@ def prepared_model(source: Path, source_digest: str) -> Path | bytes:
         return target
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".building-", suffix=".onnx",
-                                         delete=False) as partial:
-            pass
+        handle, partial = tempfile.mkstemp(dir=target.parent, prefix=".building-", suffix=".onnx")
+        os.close(handle)
     except OSError:
         with tempfile.TemporaryDirectory() as work:
             built = Path(work) / "model.onnx"
             build_in_child(source, built)
             return built.read_bytes()
     try:
-        build_in_child(source, Path(partial.name))
-        os.replace(partial.name, target)
+        build_in_child(source, Path(partial))
+        os.replace(partial, target)
     finally:
-        Path(partial.name).unlink(missing_ok=True)
+        Path(partial).unlink(missing_ok=True)
     return target
 
 
@@ -110,10 +110,8 @@ def build(source: Path, target: Path) -> None:
 def remove_softmax_nan_guards(graph) -> int:
     """Rewire every `Where(IsNaN(s), 0, s)` over a Softmax output `s` to `s` itself; returns the guards removed."""
     producer = {output: node for node in graph.node for output in node.output}
-    readers: dict[str, int] = {}
-    for node in graph.node:
-        for name in node.input:
-            readers[name] = readers.get(name, 0) + 1
+    readers = Counter(name for node in graph.node for name in node.input)
+    graph_outputs = {output.name for output in graph.output}
     guards = []
     for node in graph.node:
         if node.op_type != "Where":
@@ -121,7 +119,8 @@ def remove_softmax_nan_guards(graph) -> int:
         condition = producer.get(node.input[0])
         softmax = producer.get(node.input[2])
         if (condition is None or condition.op_type != "IsNaN" or softmax is None or softmax.op_type != "Softmax"
-                or condition.input[0] != node.input[2] or readers[condition.output[0]] != 1):
+                or condition.input[0] != node.input[2] or readers[condition.output[0]] != 1
+                or node.output[0] in graph_outputs):  # rewiring readers cannot rename a graph output
             continue
         guards.append((node, condition))
     for where, is_nan in guards:

@@ -87,14 +87,19 @@ def test_only_a_nan_guard_over_a_softmax_is_removed():
         helper.make_node("IsNaN", ["x"], ["x_nan"]),
         helper.make_node("Where", ["x_nan", "zero", "x"], ["kept"]),
         helper.make_node("Not", ["x_nan"], ["x_ok"]),
+        # A guard whose result is itself a graph output stays: no reader to rewire.
+        helper.make_node("Softmax", ["x"], ["s2"]),
+        helper.make_node("IsNaN", ["s2"], ["nan2"]),
+        helper.make_node("Where", ["nan2", "zero", "s2"], ["out2"]),
     ]
     tensor = helper.make_tensor_value_info
     graph = helper.make_graph(nodes, "g", [tensor("x", TensorProto.FLOAT, [2])],
                               [tensor("y", TensorProto.FLOAT, [2]), tensor("kept", TensorProto.FLOAT, [2]),
-                               tensor("x_ok", TensorProto.BOOL, [2])],
+                               tensor("x_ok", TensorProto.BOOL, [2]), tensor("out2", TensorProto.FLOAT, [2])],
                               [helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0])])
     assert minilm_build.remove_softmax_nan_guards(graph) == 1
-    assert [node.op_type for node in graph.node] == ["Softmax", "Identity", "IsNaN", "Where", "Not"]
+    assert [node.op_type for node in graph.node] == ["Softmax", "Identity", "IsNaN", "Where", "Not", "Softmax", "IsNaN",
+                                                     "Where"]
     assert graph.node[1].input == ["s"]
     model = helper.make_model(graph, ir_version=10, opset_imports=[helper.make_opsetid("", 17)])
     session = onnxruntime.InferenceSession(model.SerializeToString(),
